@@ -1,0 +1,88 @@
+"""What PyTorch, Keras and scikit-learn report, as a table of facts.
+
+Each loss lists its :class:`Framework` entries next to its term function (see
+:mod:`lossctl.losses`). An entry says which API it is, the exact Python
+expression that reproduces the number (``call``), and how to compute that
+number here without importing the framework: a per-sample contribution
+``per_sample(batch, params)`` (the framework's own epsilons, clipping and inner
+axis included) and the outer divisor.
+
+The ``call`` expressions are evaluated by the test suite against the real
+frameworks with ``np``, ``torch``, ``keras``, ``sklearn``, ``y_pred``, ``y_true``
+and ``sample_weight`` in scope; ``{delta}``-style fields are filled from
+:class:`~lossctl.losses.Params`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .losses import Batch, Params
+
+FRAMEWORKS = ("pytorch", "keras", "sklearn", "numpy")
+
+#: Keras's backend epsilon (``keras.config.epsilon()``), as Keras holds it in float32.
+KERAS_EPS = float(np.float32(1e-7))
+#: ``1 - epsilon`` computed in float32, as Keras's clip bound: 1 - 1.19e-7, not 1 - 1e-7.
+KERAS_ONE_MINUS_EPS = float(np.float32(1.0) - np.float32(1e-7))
+#: scikit-learn clips probabilities and divides at the machine epsilon of float64.
+SKLEARN_EPS = float(np.finfo(np.float64).eps)
+
+
+def as_float32(batch: Batch) -> Batch:
+    """The batch as Keras sees it: Keras casts inputs (and weights) to float32 first."""
+    from .losses import Batch
+
+    def f32(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None or a.dtype.kind in "iu":
+            return a
+        return a.astype(np.float32).astype(np.float64)
+
+    return Batch(f32(batch.y_pred), f32(batch.y_true), f32(batch.weights), batch.start)
+
+
+@dataclass(frozen=True)
+class Framework:
+    """One framework's default value for one loss, and the call that reproduces it."""
+
+    framework: str
+    api: str
+    call: str
+    per_sample: Callable[[Batch, Params], np.ndarray]
+    convention: str | None
+    note: str = ""
+    divisor: Literal["N", "1"] = "N"
+    weighted_call: str | None = None
+    weighted_divisor: Literal["N", "sum(w)"] = "N"
+    when: Callable[[Params], bool] | None = None
+    float32: bool = False
+
+    def applies(self, params: Params, weighted: bool) -> bool:
+        if weighted and self.weighted_call is None:
+            return False
+        return self.when is None or self.when(params)
+
+    def render_call(self, params: Params, weighted: bool) -> str:
+        template = self.weighted_call if weighted else self.call
+        assert template is not None
+        return template.format(delta=params.delta)
+
+    def contributions(self, batch: Batch, params: Params) -> np.ndarray:
+        """Per-sample contributions (n,) to the framework's sum, weights applied."""
+        if self.float32:
+            batch = as_float32(batch)
+        with np.errstate(all="ignore"):
+            values = np.asarray(self.per_sample(batch, params), dtype=np.float64)
+            if batch.weights is not None:
+                values = values * batch.weights
+        return values
+
+    @property
+    def rtol(self) -> float:
+        """How closely the real framework reproduces this value (Keras computes in float32)."""
+        return 2e-6 if self.float32 else 1e-12

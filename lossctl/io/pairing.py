@@ -1,0 +1,189 @@
+"""Reading predictions, labels and weights side by side, in aligned chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import InputError
+from ..losses import Batch
+from .readers import DEFAULT_CHUNK_ROWS, Source
+
+
+def rechunk(chunks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
+    """Re-slice a stream of row chunks into chunks of exactly ``rows`` rows (the last may be short)."""
+    buffer: list[np.ndarray] = []
+    held = 0
+    for chunk in chunks:
+        while len(chunk):
+            take = min(rows - held, len(chunk))
+            buffer.append(chunk[:take])
+            held += take
+            chunk = chunk[take:]
+            if held == rows:
+                yield buffer[0] if len(buffer) == 1 else np.concatenate(buffer)
+                buffer, held = [], 0
+    if held:
+        yield buffer[0] if len(buffer) == 1 else np.concatenate(buffer)
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, int]:
+    flat = int(np.flatnonzero(mask)[0])
+    return divmod(flat, mask.shape[1]) if mask.ndim == 2 else (flat, 0)
+
+
+class BatchReader:
+    """Iterate over aligned :class:`Batch` chunks; ``dropped`` counts rows removed by ``nan="omit"``."""
+
+    def __init__(
+        self,
+        predictions: Source,
+        labels: Source,
+        weights: Source | None = None,
+        *,
+        indices: bool = False,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        nan: str = "error",
+    ) -> None:
+        if nan not in ("error", "omit"):
+            raise InputError(f"--nan must be 'error' or 'omit', not {nan!r}")
+        self.predictions, self.labels, self.weights = predictions, labels, weights
+        self.indices, self.chunk_rows, self.nan = indices, max(1, int(chunk_rows)), nan
+        self.dropped = 0
+        self.rows = 0
+
+    @property
+    def dtype(self) -> str:
+        return self.predictions.dtype
+
+    def _streams(self) -> list[Iterator[np.ndarray]]:
+        sources = [self.predictions, self.labels] + ([self.weights] if self.weights else [])
+        return [rechunk(s.chunks(self.chunk_rows), self.chunk_rows) for s in sources]
+
+    def _mismatch(self, counts: list[int], streams: list[Iterator[np.ndarray]]) -> InputError:
+        for i, stream in enumerate(streams):
+            counts[i] += sum(len(c) for c in stream)
+        p, lab = counts[0], counts[1]
+        if p != lab:
+            return InputError(
+                f"{self.predictions.name} has {p} rows but {self.labels.name} has {lab} (rows are samples)"
+            )
+        return InputError(
+            f"{self.weights.name} has {counts[2]} weights but {self.predictions.name} has {p} rows; "
+            "give one weight per sample"
+        )
+
+    def __iter__(self) -> Iterator[Batch]:
+        streams = self._streams()
+        counts = [0] * len(streams)
+        start = 0
+        while True:
+            parts = [next(s, None) for s in streams]
+            if all(p is None for p in parts):
+                return
+            if any(p is None for p in parts) or len({len(p) for p in parts}) != 1:
+                for i, part in enumerate(parts):
+                    counts[i] += 0 if part is None else len(part)
+                raise self._mismatch(counts, streams)
+            for i, part in enumerate(parts):
+                counts[i] += len(part)
+            batch = self._batch(parts, start)
+            start += len(parts[0])
+            if batch is not None:
+                yield batch
+
+    def _batch(self, parts: list[np.ndarray], start: int) -> Batch | None:
+        y_pred = self._floats(parts[0], self.predictions.name, start)
+        k = y_pred.shape[1]
+        label_nan = None
+        if self.indices:
+            raw = parts[1]
+            if self.nan == "omit" and raw.dtype.kind == "f":
+                label_nan = np.isnan(raw).any(axis=1)
+                raw = np.where(np.isnan(raw), 0, raw)
+            y_true = self._indices(raw, k, start)
+        else:
+            y_true = self._floats(parts[1], self.labels.name, start)
+            if y_true.shape[1] != k:
+                raise InputError(
+                    f"{self.predictions.name} has {k} columns but {self.labels.name} has {y_true.shape[1]} "
+                    f"(shapes ({k} outputs) must match; rows are samples, columns are outputs)"
+                )
+        weights = None
+        if self.weights is not None:
+            weights = self._weights(parts[2], start)
+        if self.nan == "omit":
+            keep = ~np.isnan(y_pred).any(axis=1)
+            if label_nan is not None:
+                keep &= ~label_nan
+            elif not self.indices:
+                keep &= ~np.isnan(y_true).any(axis=1)
+            if weights is not None:
+                keep &= ~np.isnan(weights)
+            if not keep.all():
+                self.dropped += int((~keep).sum())
+                y_pred, y_true = y_pred[keep], y_true[keep]
+                weights = weights[keep] if weights is not None else None
+                if not len(y_pred):
+                    return None
+        for arr, src in ((y_pred, self.predictions), (y_true, self.labels), (weights, self.weights)):
+            if arr is not None and arr.dtype.kind == "f":
+                self._check_finite(arr, src.name, start)
+        if weights is not None and (weights < 0).any():
+            row = int(np.flatnonzero(weights < 0)[0])
+            raise InputError(
+                f"{self.weights.name} row {start + row + 1} has weight {weights[row]:g}; weights must be ≥ 0"
+            )
+        return Batch(y_pred, y_true, weights, start)
+
+    def _floats(self, a: np.ndarray, name: str, start: int) -> np.ndarray:
+        return a.astype(np.float64, copy=False)
+
+    def _check_finite(self, a: np.ndarray, name: str, start: int) -> None:
+        bad = ~np.isfinite(a)
+        if bad.any():
+            row, col = _first_bad(bad)
+            value = a[row, col] if a.ndim == 2 else a[row]
+            where = f"row {start + row + 1}" + (f" column {col + 1}" if a.ndim == 2 else "")
+            hint = " (pass --nan omit to drop such samples)" if np.isnan(value) else ""
+            raise InputError(f"{name} {where} is {value}; lossctl needs finite numbers{hint}")
+
+    def _indices(self, a: np.ndarray, k: int, start: int) -> np.ndarray:
+        name = self.labels.name
+        if a.shape[1] != 1:
+            raise InputError(
+                f"{name} has {a.shape[1]} columns; class-index labels need one column of integers in [0, {k})"
+            )
+        col = a[:, 0]
+        if col.dtype.kind == "f":
+            bad = ~np.isfinite(col) | (col != np.round(col))
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise InputError(
+                    f"{name} row {start + row + 1} has {col[row]:g}; class indices must be integers in [0, {k})"
+                )
+        idx = col.astype(np.int64)
+        bad = (idx < 0) | (idx >= k)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                f"{name} row {start + row + 1} has class index {idx[row]} but the predictions have {k} "
+                f"columns; class indices must be in [0, {k})"
+            )
+        return idx
+
+    def _weights(self, a: np.ndarray, start: int) -> np.ndarray:
+        if a.shape[1] != 1:
+            raise InputError(f"{self.weights.name} has {a.shape[1]} columns; give one weight per sample (N numbers)")
+        return a[:, 0].astype(np.float64, copy=False)
+
+
+def read_batches(
+    predictions: Source,
+    labels: Source,
+    weights: Source | None = None,
+    **options,
+) -> BatchReader:
+    """Aligned batches of ``predictions``, ``labels`` and ``weights``; see :class:`BatchReader`."""
+    return BatchReader(predictions, labels, weights, **options)

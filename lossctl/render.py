@@ -1,0 +1,250 @@
+"""Report -> Rich table, JSON, CSV, TSV or plain text. Returns; never prints."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from .compute import ConventionResult, Report
+
+FORMATS = ("table", "json", "csv", "tsv", "plain")
+
+
+def fmt(value: float | None, precision: int = 6) -> str:
+    """A number with ``precision`` significant digits; ``undefined`` for None."""
+    if value is None:
+        return "undefined"
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{precision}g}"
+
+
+def _fmt_n(n: float | None) -> str:
+    if n is None:
+        return ""
+    return str(int(n)) if float(n).is_integer() else f"{n:.6g}"
+
+
+def summarize(vector: np.ndarray, precision: int = 6) -> str:
+    """``len 2 · min … · median … · max …`` for a per-sample or per-output vector."""
+    finite = vector[np.isfinite(vector)]
+    if len(finite) == 0:
+        return f"len {len(vector)} · undefined"
+    return (
+        f"len {len(vector)} · min {fmt(float(finite.min()), precision)} · "
+        f"median {fmt(float(np.median(finite)), precision)} · max {fmt(float(finite.max()), precision)}"
+    )
+
+
+def _value_text(c: ConventionResult, precision: int) -> str:
+    if isinstance(c.value, np.ndarray):
+        return summarize(c.value, precision)
+    return fmt(c.value, precision)
+
+
+def table(report: Report, precision: int = 6) -> Group:
+    """The human view: conventions, then what each framework reports, then the signature."""
+    n, k = report.shape
+    conv = Table(
+        title=f"{report.loss} · {n} samples × {k} outputs" + (" · weighted" if report.weighted else ""),
+        title_justify="left",
+        expand=False,
+    )
+    conv.add_column("convention", style="bold", no_wrap=True)
+    conv.add_column("divisor", no_wrap=True)
+    conv.add_column("n", justify="right", no_wrap=True)
+    conv.add_column("value", justify="right")
+    conv.add_column("used by", overflow="fold", ratio=1)
+    for c in report.conventions:
+        name = c.name + (" *" if c.name == report.primary else "")
+        value = _value_text(c, precision)
+        used = c.users if c.note is None else f"{c.note}"
+        conv.add_row(name, c.divisor or "vector", _fmt_n(c.n), value, used)
+
+    parts: list = [conv]
+    if report.frameworks:
+        fw = Table(title="what the frameworks report", title_justify="left", expand=False)
+        fw.add_column("framework", style="bold", no_wrap=True)
+        fw.add_column("value", justify="right", no_wrap=True)
+        fw.add_column("equals", no_wrap=True)
+        fw.add_column("reproduce with", overflow="fold", ratio=1)
+        for r in report.frameworks:
+            equals = r.convention or "—"
+            call = r.call + (f"\n# {r.note}" if r.note else "")
+            fw.add_row(r.framework, fmt(r.value, precision), equals, call)
+        parts.append(fw)
+    footer = [f"* primary convention (what --max/--min gate); shape {n}×{k}, {report.dtype} input, float64 sums"]
+    if report.dropped:
+        footer.append(f"{report.dropped} samples with NaN dropped (--nan omit)")
+    footer.extend(report.notes)
+    footer.append(f"signature: {report.signature}")
+    parts.append(Text("\n".join(footer), style="dim"))
+    return Group(*parts)
+
+
+def _json_number(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def to_dict(report: Report) -> dict:
+    """The JSON object of ``interface.md`` (non-finite numbers become null with a note)."""
+    conventions = []
+    for c in report.conventions:
+        if isinstance(c.value, np.ndarray):
+            value = [_json_number(v) for v in c.value.tolist()]
+        else:
+            value = _json_number(c.value)
+        item = {"name": c.name, "divisor": c.divisor, "n": c.n, "value": value}
+        if c.note:
+            item["note"] = c.note
+        conventions.append(item)
+    frameworks = []
+    for r in report.frameworks:
+        item = {
+            "framework": r.framework,
+            "api": r.api,
+            "call": r.call,
+            "value": _json_number(r.value),
+            "convention": r.convention,
+        }
+        if r.note or not math.isfinite(r.value):
+            item["note"] = r.note or fmt(r.value)
+        if not math.isfinite(r.value):
+            item["nonfinite"] = fmt(r.value)
+        frameworks.append(item)
+    out = {
+        "lossctl": report.version,
+        "loss": report.loss,
+        "shape": list(report.shape),
+        "dtype": report.dtype,
+        "weighted": report.weighted,
+        "primary": report.primary,
+        "conventions": conventions,
+        "frameworks": frameworks,
+        "dropped": report.dropped,
+        "notes": report.notes,
+        "signature": report.signature,
+    }
+    if "delta" in report.signature:
+        out["delta"] = report.params.delta
+    return out
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, allow_nan=False)
+
+
+def _rows(report: Report, precision: int | None) -> list[list[str]]:
+    def num(v: float | None) -> str:
+        if v is None:
+            return ""
+        return repr(float(v)) if precision is None else fmt(v, precision)
+
+    rows = [["section", "name", "divisor", "n", "value", "equals", "call"]]
+    for c in report.conventions:
+        if isinstance(c.value, np.ndarray):
+            for i, v in enumerate(c.value.tolist()):
+                rows.append(["convention", f"{c.name}[{i}]", "", "", num(v), "", ""])
+        else:
+            rows.append(["convention", c.name, c.divisor or "", _fmt_n(c.n), num(c.value), "", ""])
+    for r in report.frameworks:
+        rows.append(["framework", r.framework, "", "", num(r.value), r.convention or "", r.call])
+    return rows
+
+
+def to_delimited(report: Report, delimiter: str, precision: int | None = None) -> str:
+    """CSV or TSV: one row per scalar convention (vectors one row per element) and framework."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
+    writer.writerows(_rows(report, precision))
+    return buf.getvalue()
+
+
+def to_plain(report: Report, precision: int | None = None) -> str:
+    """``name value`` lines; a single scalar convention prints the bare number."""
+    def num(v: float | None) -> str:
+        if v is None:
+            return "undefined"
+        return repr(float(v)) if precision is None else fmt(v, precision)
+
+    if len(report.conventions) == 1 and report.frameworks is not None:
+        c = report.conventions[0]
+        if isinstance(c.value, np.ndarray):
+            return "\n".join(num(v) for v in c.value.tolist()) + "\n"
+        return num(c.value) + "\n"
+    lines = []
+    for c in report.conventions:
+        if isinstance(c.value, np.ndarray):
+            lines.append(f"{c.name} " + " ".join(num(v) for v in c.value.tolist()))
+        else:
+            lines.append(f"{c.name} {num(c.value)}")
+    return "\n".join(lines) + "\n"
+
+
+def loss_list() -> Table:
+    """``lossctl list``: every registered loss, its aliases and what it expects."""
+    from .losses import LOSSES
+
+    t = Table(title="losses", title_justify="left")
+    t.add_column("loss", style="bold", no_wrap=True)
+    t.add_column("aliases", overflow="fold")
+    t.add_column("inputs", overflow="fold")
+    t.add_column("primary", no_wrap=True)
+    for loss in LOSSES.values():
+        t.add_row(loss.name, ", ".join(loss.aliases), loss.expects, loss.primary)
+    return t
+
+
+def explanation(loss) -> Group:
+    """``lossctl explain LOSS``: formula, each convention's n and users, and pitfalls."""
+    from .conventions import applicable
+
+    head = Text()
+    head.append(f"{loss.name}", style="bold")
+    if loss.aliases:
+        head.append(f"  (also: {', '.join(loss.aliases)})", style="dim")
+    head.append(f"\n{loss.summary}\n\n{loss.formula}\n\nInputs: {loss.expects}.\n")
+    if loss.kind == "element":
+        inner = "mean" if loss.inner == "mean" else "sum"
+        head.append(
+            f"\nThe loss is a sum of element terms e[i,k] over N samples (rows) and K outputs (columns). "
+            f"Each sample's own loss l_i is the {inner} of its K terms; frameworks report the mean of l_i "
+            f"over samples ('{loss.primary}').\n"
+        )
+    else:
+        head.append(
+            "\nThe loss exists only per sample (l_i), so its conventions divide the sum of l_i by N or by 1.\n"
+        )
+    t = Table(title="conventions: which n divides the sum", title_justify="left")
+    t.add_column("convention", style="bold", no_wrap=True)
+    t.add_column("n", no_wrap=True)
+    t.add_column("meaning", overflow="fold")
+    t.add_column("used by", overflow="fold")
+    for c in applicable(loss.kind, loss.squared, weighted=True):
+        t.add_row(c.name + (" *" if c.name == loss.primary else ""), c.divisor or "vector", c.meaning, c.users)
+    parts: list = [head, t]
+    if loss.frameworks:
+        f = Table(title="what the frameworks report by default", title_justify="left")
+        f.add_column("framework", style="bold", no_wrap=True)
+        f.add_column("API", overflow="fold")
+        f.add_column("equals", no_wrap=True)
+        f.add_column("notes", overflow="fold")
+        for fw in loss.frameworks:
+            f.add_row(fw.framework, fw.api, fw.convention or "—", fw.note)
+        parts.append(f)
+    tail = "* primary convention, gated by --max/--min. Weighted conventions appear with --weights."
+    if loss.pitfalls:
+        tail = "Pitfalls:\n" + "\n".join(f"  • {p}" for p in loss.pitfalls) + "\n\n" + tail
+    parts.append(Text(tail))
+    return Group(*parts)
