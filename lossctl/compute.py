@@ -91,7 +91,7 @@ def _row_sums(terms: np.ndarray) -> np.ndarray:
 def compute(
     loss: Loss,
     batches: Iterable[Batch],
-    params: Params = Params(),
+    params: Params | None = None,
     *,
     conventions: Sequence[str] | None = None,
     keep_per_sample: bool = True,
@@ -107,6 +107,7 @@ def compute(
     error messages; ``keep_per_sample=False`` keeps memory constant in N when
     no per-sample output is wanted.
     """
+    params = params or Params()
     names = {"predictions": "predictions", "labels": "labels", "weights": "weights", **(names or {})}
     selected = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = keep_per_sample and (selected is None or "per_sample" in selected)
@@ -181,9 +182,7 @@ def compute(
             value, note = None, undefined
         elif conv.vector and undefined:
             note = undefined
-        results.append(
-            ConventionResult(conv.name, conv.divisor, conv.n(totals), value, conv.meaning, conv.users, note)
-        )
+        results.append(ConventionResult(conv.name, conv.divisor, conv.n(totals), value, conv.meaning, conv.users, note))
     by_name = {c.name: c for c in results}
 
     fw_results = []
@@ -234,9 +233,7 @@ def _framework_result(
     declared = _declared_convention(fw, weighted)
     convention, note = declared, fw.note or None
     target = conventions.get(declared) if declared else None
-    if target is None or target.value is None or not math.isclose(
-        value, target.value, rel_tol=fw.rtol, abs_tol=1e-300
-    ):
+    if target is None or target.value is None or not math.isclose(value, target.value, rel_tol=fw.rtol, abs_tol=1e-300):
         convention = None
         if declared and not note:
             note = f"differs from {declared}"

@@ -173,12 +173,13 @@ def to_delimited(report: Report, delimiter: str, precision: int | None = None) -
 
 def to_plain(report: Report, precision: int | None = None) -> str:
     """``name value`` lines; a single scalar convention prints the bare number."""
+
     def num(v: float | None) -> str:
         if v is None:
             return "undefined"
         return repr(float(v)) if precision is None else fmt(v, precision)
 
-    if len(report.conventions) == 1 and report.frameworks is not None:
+    if len(report.conventions) == 1:
         c = report.conventions[0]
         if isinstance(c.value, np.ndarray):
             return "\n".join(num(v) for v in c.value.tolist()) + "\n"
@@ -223,9 +224,7 @@ def explanation(loss) -> Group:
             f"over samples ('{loss.primary}').\n"
         )
     else:
-        head.append(
-            "\nThe loss exists only per sample (l_i), so its conventions divide the sum of l_i by N or by 1.\n"
-        )
+        head.append("\nThe loss exists only per sample (l_i), so its conventions divide the sum of l_i by N or by 1.\n")
     t = Table(title="conventions: which n divides the sum", title_justify="left")
     t.add_column("convention", style="bold", no_wrap=True)
     t.add_column("n", no_wrap=True)

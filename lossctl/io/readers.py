@@ -6,9 +6,8 @@ import csv
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -28,6 +27,11 @@ class Source:
 
     def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[np.ndarray]:
         return self._chunks(rows)
+
+    def columns(self) -> int:
+        """The number of columns, from the first chunk (0 for an empty input)."""
+        first = next(iter(self.chunks(1024)), None)
+        return 0 if first is None else first.shape[1]
 
 
 def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
@@ -86,8 +90,7 @@ def _npz_source(path: str, key: str | None, name: str) -> Source:
             if key is None:
                 if len(keys) != 1:
                     raise InputError(
-                        f"{name} holds {len(keys)} arrays ({', '.join(keys) or 'none'}); "
-                        f"pick one as {name}:KEY"
+                        f"{name} holds {len(keys)} arrays ({', '.join(keys) or 'none'}); pick one as {name}:KEY"
                     )
                 key = keys[0]
             if key not in keys:
@@ -137,9 +140,7 @@ def _parse_text(text: str, name: str) -> np.ndarray:
             try:
                 out[i - start, j] = float(cell)
             except ValueError:
-                raise InputError(
-                    f"{name} line {i + 1} column {j + 1} is not a number: {cell.strip()!r}"
-                ) from None
+                raise InputError(f"{name} line {i + 1} column {j + 1} is not a number: {cell.strip()!r}") from None
     return out
 
 
@@ -176,9 +177,7 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
         return _npz_source(path, key, name)
     if lower.endswith(TEXT_SUFFIXES):
         return _text_source(lambda: _read_path_text(path, name), name)
-    raise InputError(
-        f"{name}: unknown file type; use .csv, .tsv, .txt, .npy, .npz or .parquet (or - for CSV on stdin)"
-    )
+    raise InputError(f"{name}: unknown file type; use .csv, .tsv, .txt, .npy, .npz or .parquet (or - for CSV on stdin)")
 
 
 def read_array(spec: str) -> np.ndarray:

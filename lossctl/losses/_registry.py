@@ -62,6 +62,8 @@ class Loss:
     aliases: tuple[str, ...] = ()
     squared: bool = False
     labels: Labels = "values"
+    #: the loss to switch to when the labels arrive as one column of class indices (cce -> sparse-cce)
+    index_labels: str | None = None
     frameworks: tuple[Framework, ...] = ()
     validate: Callable[[Batch, Params], None] | None = None
     expects: str = "predictions and labels of the same shape (N, K)"

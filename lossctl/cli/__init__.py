@@ -1,0 +1,130 @@
+"""The command line: Typer commands, and the only place that prints or exits.
+
+The app and its error handling live here; the commands live in :mod:`.loss`
+(one per registered loss), :mod:`.info` (list, explain) and :mod:`.check`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 vendors its own copy of click
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_exc
+
+from .. import __version__
+from ..errors import LossctlError
+
+EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT = 0, 1, 2
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def error(message: str) -> None:
+    """Write one ``error:`` line to stderr."""
+    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"warning: {message}\n")
+    sys.stderr.flush()
+
+
+def _usage_message(e: click_exc.UsageError) -> str:
+    message = e.format_message().rstrip(".")
+    if message.startswith("No such command"):
+        name = message.split("'")[1] if "'" in message else message
+        return f"unknown loss or command {name!r}; see 'lossctl list' for losses and 'lossctl --help' for commands"
+    if e.ctx is not None and e.ctx.info_name and e.ctx.parent is not None:
+        return f"{message} (see 'lossctl {e.ctx.info_name} --help')"
+    return f"{message} (see 'lossctl --help')"
+
+
+class LossctlGroup(TyperGroup):
+    """Translate every failure into one ``error:`` line and an exit code, never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        try:
+            rv = super().main(args, prog_name or "lossctl", complete_var, standalone_mode=False, **extra)
+        except click_exc.NoArgsIsHelpError as e:
+            print(e.ctx.get_help() if e.ctx else "")
+            sys.exit(EXIT_OK)
+        except click_exc.UsageError as e:
+            error(_usage_message(e))
+            sys.exit(EXIT_INPUT)
+        except click_exc.ClickException as e:
+            error(e.format_message())
+            sys.exit(EXIT_INPUT)
+        except LossctlError as e:
+            error(str(e))
+            sys.exit(EXIT_INPUT)
+        except (click_exc.Abort, KeyboardInterrupt):
+            sys.stderr.write("\n")
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(EXIT_OK)
+        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+
+
+app = typer.Typer(
+    cls=LossctlGroup,
+    name="lossctl",
+    help=(
+        "Compute a loss under every averaging convention, side by side, and show what "
+        "PyTorch, Keras and scikit-learn would report on the same arrays.\n\n"
+        "Example: lossctl mse preds.csv labels.csv"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"lossctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Compute a loss under every averaging convention, side by side."""
+
+
+def default_format() -> str:
+    """``table`` on a terminal, ``tsv`` when piped; ``LOSSCTL_FORMAT`` overrides both."""
+    env = os.environ.get("LOSSCTL_FORMAT")
+    if env:
+        return env
+    return "table" if sys.stdout.isatty() else "tsv"
+
+
+from . import info, loss  # noqa: E402,F401  (register the commands)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `lossctl ... | head` ends quietly
+    app()
