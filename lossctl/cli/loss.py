@@ -167,7 +167,7 @@ def _make_command(loss: Loss):
             P.KEYWORD_ONLY,
             default=None,
             annotation=Annotated[
-                Optional[int],
+                int | None,
                 typer.Option(
                     "--precision",
                     "-p",
