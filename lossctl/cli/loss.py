@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from ..losses import LOSSES, Loss, Params, get_loss
+from ..losses import LOSSES, Loss, Params
 from . import EXIT_OK, _stdout, app, default_format, warn
 
 
@@ -26,8 +26,7 @@ def run_loss(
     chunk_rows: int,
     nan: str,
 ) -> int:
-    from ..compute import compute
-    from ..io import open_source, read_batches
+    from ..api import evaluate
     from ..render import FORMATS, table, to_delimited, to_json, to_plain
 
     fmt = (fmt or default_format()).lower()
@@ -35,36 +34,18 @@ def run_loss(
         raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     if labels is None:
         raise UsageError(f"{loss.name} needs LABELS: lossctl {loss.name} PREDICTIONS LABELS")
-    if predictions == "-" and labels == "-":
-        raise UsageError("only one of PREDICTIONS and LABELS can be - (standard input)")
-    pred_src = open_source(predictions)
-    label_src = open_source(labels)
-    notes: list[str] = []
-    if loss.index_labels and label_src.columns() == 1 and pred_src.columns() > 1:
-        note = f"{label_src.name} has one column: read as class indices ({loss.index_labels})"
-        warn(note)
-        notes.append(note)
-        loss = get_loss(loss.index_labels)
-    weight_src = open_source(weights) if weights else None
-    reader = read_batches(
-        pred_src, label_src, weight_src, indices=loss.labels == "indices", chunk_rows=chunk_rows, nan=nan
-    )
-    report = compute(
+    report = evaluate(
         loss,
-        reader,
-        params,
+        predictions,
+        labels,
+        weights,
+        params=params,
         conventions=conventions or None,
-        names={
-            "predictions": pred_src.name,
-            "labels": label_src.name,
-            "weights": weight_src.name if weight_src else "",
-        },
-        dtype=pred_src.dtype,
-        notes=notes,
+        chunk_rows=chunk_rows,
+        nan=nan,
     )
-    report.dropped = reader.dropped
-    if reader.dropped:
-        warn(f"dropped {reader.dropped} samples with NaN (--nan omit)")
+    for note in report.notes:
+        warn(note)
     if fmt == "table":
         _stdout().print(table(report, precision or 6))
     elif fmt == "json":

@@ -1,0 +1,65 @@
+"""The Python API: files in, a Report out. Pure: no printing, no exiting."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .compute import Report, compute, signature
+from .errors import UsageError
+from .io import DEFAULT_CHUNK_ROWS, open_source, read_batches
+from .losses import Loss, Params, get_loss
+
+
+def evaluate(
+    loss: str | Loss,
+    predictions: str,
+    labels: str,
+    weights: str | None = None,
+    *,
+    params: Params | None = None,
+    conventions: Sequence[str] | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    nan: str = "error",
+    keep_per_sample: bool = True,
+) -> Report:
+    """Read ``predictions``, ``labels`` (and ``weights``) and compute ``loss`` under every convention.
+
+    Inputs are paths (``.csv .tsv .txt .npy .npz[:key] .parquet``) or ``-`` for
+    CSV on standard input. Warnings for the user (e.g. labels read as class
+    indices) are returned in ``Report.notes``.
+
+    >>> r = evaluate("mse", "sample_data/preds.csv", "sample_data/labels.csv")
+    >>> round(r.convention("mean").value, 12), round(r.convention("batch_mean").value, 12)
+    (0.0235, 0.235)
+    """
+    spec = get_loss(loss) if isinstance(loss, str) else loss
+    if predictions == "-" and labels == "-":
+        raise UsageError("only one of PREDICTIONS and LABELS can be - (standard input)")
+    pred_src = open_source(predictions)
+    label_src = open_source(labels)
+    weight_src = open_source(weights) if weights else None
+    notes: list[str] = []
+    if spec.index_labels and label_src.columns() == 1 and pred_src.columns() > 1:
+        notes.append(f"{label_src.name} has one column: read as class indices ({spec.index_labels})")
+        spec = get_loss(spec.index_labels)
+    reader = read_batches(
+        pred_src, label_src, weight_src, indices=spec.labels == "indices", chunk_rows=chunk_rows, nan=nan
+    )
+    names = {"predictions": pred_src.name, "labels": label_src.name}
+    if weight_src is not None:
+        names["weights"] = weight_src.name
+    report = compute(
+        spec,
+        reader,
+        params,
+        conventions=conventions,
+        keep_per_sample=keep_per_sample,
+        names=names,
+        dtype=pred_src.dtype,
+        notes=notes,
+    )
+    report.dropped = reader.dropped
+    if reader.dropped:
+        report.notes.append(f"dropped {reader.dropped} samples with NaN (--nan omit)")
+        report.signature = signature(report, spec)
+    return report
