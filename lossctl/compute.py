@@ -121,11 +121,12 @@ def compute(
     n_outputs: int | None = None
     weighted: bool | None = None
     first_bad: int | None = None
+    warned: dict[str, None] = {}  # insertion-ordered set of warning messages
 
     for batch in batches:
         if weighted is None:
             weighted = batch.weights is not None
-            frameworks = [fw for fw in loss.frameworks if fw.applies(params, weighted)]
+            frameworks = [fw for fw in loss.frameworks if fw.applies(params, weighted, batch.y_pred.shape[1])]
             fw_sums = {i: _Sum() for i in range(len(frameworks))}
         n_outputs = batch.y_pred.shape[1]
         try:
@@ -133,6 +134,9 @@ def compute(
                 loss.validate(batch, params)
         except DomainError as e:
             raise InputError(e.template.format(**names)) from None
+        if loss.warnings is not None:
+            for message in loss.warnings(batch, params):
+                warned.setdefault(message.format(**names), None)
         with np.errstate(all="ignore"):
             terms = np.asarray(loss.terms(batch, params), dtype=np.float64)
             if loss.kind == "element":
@@ -212,7 +216,7 @@ def compute(
         conventions=results,
         frameworks=fw_results,
         primary=loss.primary,
-        notes=list(notes),
+        notes=[*notes, *warned],
         dropped=dropped,
     )
     report.signature = signature(report, loss)

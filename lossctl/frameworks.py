@@ -59,18 +59,19 @@ class Framework:
     divisor: Literal["N", "1"] = "N"
     weighted_call: str | None = None
     weighted_divisor: Literal["N", "sum(w)"] = "N"
-    when: Callable[[Params], bool] | None = None
+    #: whether this entry applies, given the params and the number of outputs K
+    when: Callable[[Params, int], bool] | None = None
     float32: bool = False
 
-    def applies(self, params: Params, weighted: bool) -> bool:
+    def applies(self, params: Params, weighted: bool, n_outputs: int) -> bool:
         if weighted and self.weighted_call is None:
             return False
-        return self.when is None or self.when(params)
+        return self.when is None or self.when(params, n_outputs)
 
     def render_call(self, params: Params, weighted: bool) -> str:
         template = self.weighted_call if weighted else self.call
         assert template is not None
-        return template.format(delta=params.delta)
+        return template.format(delta=params.delta, logits=params.logits)
 
     def contributions(self, batch: Batch, params: Params) -> np.ndarray:
         """Per-sample contributions (n,) to the framework's sum, weights applied."""

@@ -66,6 +66,9 @@ class Loss:
     index_labels: str | None = None
     frameworks: tuple[Framework, ...] = ()
     validate: Callable[[Batch, Params], None] | None = None
+    #: suspicious-but-valid input: returns messages (templates naming {predictions}/{labels}); each is
+    #: reported once in Report.notes, which the CLI prints as warnings on stderr
+    warnings: Callable[[Batch, Params], list[str]] | None = None
     expects: str = "predictions and labels of the same shape (N, K)"
     undefined: str = "the formula is undefined for these values"
     pitfalls: tuple[str, ...] = ()
