@@ -32,6 +32,7 @@ class ConventionResult:
     meaning: str
     users: str
     note: str | None = None
+    short: str = ""
 
     @property
     def vector(self) -> bool:
@@ -186,7 +187,9 @@ def compute(
             value, note = None, undefined
         elif conv.vector and undefined:
             note = undefined
-        results.append(ConventionResult(conv.name, conv.divisor, conv.n(totals), value, conv.meaning, conv.users, note))
+        results.append(
+            ConventionResult(conv.name, conv.divisor, conv.n(totals), value, conv.meaning, conv.users, note, conv.short)
+        )
     by_name = {c.name: c for c in results}
 
     fw_results = []
@@ -246,13 +249,19 @@ def _framework_result(
     return FrameworkResult(fw.framework, fw.api, fw.render_call(params, weighted), value, convention, note)
 
 
+def _conventions_part(report: Report, loss: Loss) -> str:
+    shown = [c.name for c in report.conventions]
+    every = [c.name for c in applicable(loss.kind, loss.squared, report.weighted)]
+    return "all" if shown == every else ",".join(shown)
+
+
 def signature(report: Report, loss: Loss) -> str:
     """A sacreBLEU-style string pinning how the numbers were made."""
     primary = BY_NAME[report.primary]
     parts = [
         f"loss:{report.loss}",
         f"n:{primary.divisor}",
-        f"conv:{','.join(c.name for c in report.conventions)}",
+        f"conv:{_conventions_part(report, loss)}",
         f"shape:{report.shape[0]}x{report.shape[1]}",
         f"dtype:{report.dtype}",
         "acc:float64",

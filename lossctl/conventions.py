@@ -38,6 +38,7 @@ class Convention:
     divisor: str | None  # symbol; None for vectors
     meaning: str
     users: str
+    short: str
     n: Callable[[Totals], float | None]
     value: Callable[[Totals], float | np.ndarray | None]
     element_only: bool = False
@@ -57,119 +58,85 @@ def _nk(t: Totals) -> float:
     return float(t.n_samples * t.n_outputs)
 
 
+# fmt: off
 CONVENTIONS: tuple[Convention, ...] = (
+    # name, divisor, meaning, users (explain), short (table), n, value
     Convention(
-        "mean",
-        "N*K",
-        "mean over every element",
+        "mean", "N*K", "mean over every element",
         "np.mean, PyTorch reduction='mean', scikit-learn, Keras (for losses averaged over outputs)",
-        _nk,
-        lambda t: t.total / _nk(t),
-        element_only=True,
+        "mean of all N·K terms",
+        _nk, lambda t: t.total / _nk(t), element_only=True,
     ),
     Convention(
-        "batch_mean",
-        "N",
-        "sum over outputs within a sample, mean over samples",
+        "batch_mean", "N", "sum over outputs within a sample, mean over samples",
         "a cost summed over a sample's outputs and averaged over the batch; Keras and PyTorch "
         "cross-entropy; PyTorch kl_div reduction='batchmean'",
-        lambda t: float(t.n_samples),
-        lambda t: t.total / t.n_samples,
+        "sum per sample, mean over samples",
+        lambda t: float(t.n_samples), lambda t: t.total / t.n_samples,
     ),
     Convention(
-        "sum_of_sample_means",
-        "K",
-        "mean over outputs within a sample, summed over samples",
+        "sum_of_sample_means", "K", "mean over outputs within a sample, summed over samples",
         "Keras reduction='sum' for losses averaged over the last axis",
-        lambda t: float(t.n_outputs),
-        lambda t: t.total / t.n_outputs,
-        element_only=True,
+        "mean per sample, summed over samples",
+        lambda t: float(t.n_outputs), lambda t: t.total / t.n_outputs, element_only=True,
     ),
     Convention(
-        "sum",
-        "1",
-        "sum of every element",
+        "sum", "1", "sum of every element",
         "PyTorch reduction='sum', np.sum",
-        lambda t: 1.0,
-        lambda t: t.total,
+        "sum of all terms",
+        lambda t: 1.0, lambda t: t.total,
     ),
     Convention(
-        "half_mean",
-        "2*N*K",
-        "half of mean",
+        "half_mean", "2*N*K", "half of mean",
         "1/(2n) Σ(ŷ−y)² with n = N·K, as in many textbook derivations",
-        lambda t: 2 * _nk(t),
-        lambda t: t.total / (2 * _nk(t)),
-        element_only=True,
-        squared_only=True,
+        "½ × mean",
+        lambda t: 2 * _nk(t), lambda t: t.total / (2 * _nk(t)), element_only=True, squared_only=True,
     ),
     Convention(
-        "half_batch_mean",
-        "2*N",
-        "half of batch_mean",
+        "half_batch_mean", "2*N", "half of batch_mean",
         "the ½-scaled cost averaged over training examples (Andrew Ng's course, backprop notes)",
-        lambda t: 2.0 * t.n_samples,
-        lambda t: t.total / (2 * t.n_samples),
-        element_only=True,
-        squared_only=True,
+        "½ × batch_mean",
+        lambda t: 2.0 * t.n_samples, lambda t: t.total / (2 * t.n_samples), element_only=True, squared_only=True,
     ),
     Convention(
-        "half_sum",
-        "2",
-        "half of sum: the quadratic loss ½Σ(ŷ−y)²",
+        "half_sum", "2", "half of sum: the quadratic loss ½Σ(ŷ−y)²",
         "the quadratic loss; optax l2_loss summed; tf.nn.l2_loss",
-        lambda t: 2.0,
-        lambda t: t.total / 2,
-        element_only=True,
-        squared_only=True,
+        "½ × sum: the quadratic loss",
+        lambda t: 2.0, lambda t: t.total / 2, element_only=True, squared_only=True,
     ),
     Convention(
-        "weighted_mean",
-        "sum(w)",
-        "Σ w_i·l_i / Σ w_i over per-sample losses l_i",
+        "weighted_mean", "sum(w)", "Σ w_i·l_i / Σ w_i over per-sample losses l_i",
         "scikit-learn sample_weight, Keras reduction='mean_with_sample_weight', Keras metrics",
-        lambda t: t.sum_w,
-        lambda t: t.weighted_total / t.sum_w if t.sum_w else None,
-        weighted=True,
+        "Σ w·l / Σw",
+        lambda t: t.sum_w, lambda t: t.weighted_total / t.sum_w if t.sum_w else None, weighted=True,
     ),
     Convention(
-        "weighted_batch_mean",
-        "N",
-        "Σ w_i·l_i / N over per-sample losses l_i",
+        "weighted_batch_mean", "N", "Σ w_i·l_i / N over per-sample losses l_i",
         "Keras's default reduction='sum_over_batch_size' with sample_weight",
-        lambda t: float(t.n_samples),
-        lambda t: t.weighted_total / t.n_samples,
-        weighted=True,
+        "Σ w·l / N",
+        lambda t: float(t.n_samples), lambda t: t.weighted_total / t.n_samples, weighted=True,
     ),
     Convention(
-        "weighted_sum",
-        "1",
-        "Σ w_i·l_i over per-sample losses l_i",
+        "weighted_sum", "1", "Σ w_i·l_i over per-sample losses l_i",
         "Keras reduction='sum' with sample_weight",
-        lambda t: 1.0,
-        lambda t: t.weighted_total,
-        weighted=True,
+        "Σ w·l",
+        lambda t: 1.0, lambda t: t.weighted_total, weighted=True,
     ),
     Convention(
-        "per_sample",
-        None,
-        "each sample's loss under the loss's own inner reduction",
+        "per_sample", None, "each sample's loss under the loss's own inner reduction",
         "reduction='none' after the framework's inner reduction (Keras per-sample losses)",
-        lambda t: None,
-        lambda t: t.per_sample,
-        vector=True,
+        "each sample's loss l_i",
+        lambda t: None, lambda t: t.per_sample, vector=True,
     ),
     Convention(
-        "per_output",
-        None,
-        "mean over samples for each output column",
+        "per_output", None, "mean over samples for each output column",
         "scikit-learn multioutput='raw_values'",
-        lambda t: None,
-        lambda t: t.per_output / t.n_samples if t.per_output is not None else None,
-        element_only=True,
-        vector=True,
+        "each output's mean over samples",
+        lambda t: None, lambda t: t.per_output / t.n_samples if t.per_output is not None else None,
+        element_only=True, vector=True,
     ),
 )
+# fmt: on
 
 BY_NAME = {c.name: c for c in CONVENTIONS}
 

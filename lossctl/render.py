@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .compute import ConventionResult, Report
+from .compute import Report
 
 FORMATS = ("table", "json", "csv", "tsv", "plain")
 
@@ -34,60 +34,61 @@ def _fmt_n(n: float | None) -> str:
     return str(int(n)) if float(n).is_integer() else f"{n:.6g}"
 
 
-def summarize(vector: np.ndarray, precision: int = 6) -> str:
-    """``len 2 · min … · median … · max …`` for a per-sample or per-output vector."""
+def summarize(vector: np.ndarray, precision: int = 6) -> tuple[str, str]:
+    """A vector as ``(range, detail)``: ``"0.01 … 0.037"`` and ``"2 values, median 0.0235"``."""
     finite = vector[np.isfinite(vector)]
     if len(finite) == 0:
-        return f"len {len(vector)} · undefined"
-    return (
-        f"len {len(vector)} · min {fmt(float(finite.min()), precision)} · "
-        f"median {fmt(float(np.median(finite)), precision)} · max {fmt(float(finite.max()), precision)}"
-    )
-
-
-def _value_text(c: ConventionResult, precision: int) -> str:
-    if isinstance(c.value, np.ndarray):
-        return summarize(c.value, precision)
-    return fmt(c.value, precision)
+        return "undefined", f"{len(vector)} values, none defined"
+    lo, hi = fmt(float(finite.min()), precision), fmt(float(finite.max()), precision)
+    detail = f"{len(vector)} values, median {fmt(float(np.median(finite)), precision)}"
+    if len(finite) < len(vector):
+        detail += f", {len(vector) - len(finite)} undefined"
+    return (lo if lo == hi else f"{lo} … {hi}"), detail
 
 
 def table(report: Report, precision: int = 6) -> Group:
     """The human view: conventions, then what each framework reports, then the signature."""
     n, k = report.shape
+    matches: dict[str, list[str]] = {}
+    for r in report.frameworks:
+        if r.convention:
+            matches.setdefault(r.convention, []).append(r.framework)
     conv = Table(
         title=f"{report.loss} · {n} samples × {k} outputs" + (" · weighted" if report.weighted else ""),
         title_justify="left",
-        expand=False,
     )
     conv.add_column("convention", style="bold", no_wrap=True)
     conv.add_column("divisor", no_wrap=True)
     conv.add_column("n", justify="right", no_wrap=True)
     conv.add_column("value", justify="right")
-    conv.add_column("used by", overflow="fold", ratio=1)
+    conv.add_column("meaning", overflow="fold")
+    conv.add_column("reported by", overflow="fold")
     for c in report.conventions:
         name = c.name + (" *" if c.name == report.primary else "")
-        value = _value_text(c, precision)
-        used = c.users if c.note is None else f"{c.note}"
-        conv.add_row(name, c.divisor or "vector", _fmt_n(c.n), value, used)
+        meaning = c.short if c.note is None else f"{c.short}; {c.note}"
+        if isinstance(c.value, np.ndarray):
+            value, detail = summarize(c.value, precision)
+            meaning = f"{meaning} ({detail})"
+        else:
+            value = fmt(c.value, precision)
+        row = [name, c.divisor or "vector", _fmt_n(c.n), value, meaning, ", ".join(matches.get(c.name, []))]
+        conv.add_row(*row)
 
     parts: list = [conv]
     if report.frameworks:
-        fw = Table(title="what the frameworks report", title_justify="left", expand=False)
+        fw = Table(title="what the frameworks report", title_justify="left")
         fw.add_column("framework", style="bold", no_wrap=True)
         fw.add_column("value", justify="right", no_wrap=True)
         fw.add_column("equals", no_wrap=True)
-        fw.add_column("reproduce with", overflow="fold", ratio=1)
+        fw.add_column("reproduce with", overflow="fold")
         for r in report.frameworks:
-            equals = r.convention or "—"
             call = r.call + (f"\n# {r.note}" if r.note else "")
-            fw.add_row(r.framework, fmt(r.value, precision), equals, call)
+            fw.add_row(r.framework, fmt(r.value, precision), r.convention or "—", call)
         parts.append(fw)
-    footer = [f"* primary convention (what --max/--min gate); shape {n}×{k}, {report.dtype} input, float64 sums"]
-    if report.dropped:
-        footer.append(f"{report.dropped} samples with NaN dropped (--nan omit)")
+    footer = [f"* primary convention (gated by --max/--min) · {report.dtype} input, float64 sums"]
     footer.extend(report.notes)
     footer.append(f"signature: {report.signature}")
-    parts.append(Text("\n".join(footer), style="dim"))
+    parts.append(Text("\n".join(footer), style="dim", overflow="fold"))
     return Group(*parts)
 
 

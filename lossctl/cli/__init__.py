@@ -73,11 +73,16 @@ class LossctlGroup(TyperGroup):
         except LossctlError as e:
             error(str(e))
             sys.exit(EXIT_INPUT)
-        except (click_exc.Abort, KeyboardInterrupt):
+        except (typer.Abort, KeyboardInterrupt):
             sys.stderr.write("\n")
             sys.exit(130)
         except BrokenPipeError:
             sys.exit(EXIT_OK)
+        except Exception as e:  # a bug in lossctl: still one line, unless debugging
+            if os.environ.get("LOSSCTL_DEBUG"):
+                raise
+            error(f"internal error: {type(e).__name__}: {e} (please report it; set LOSSCTL_DEBUG=1 for a traceback)")
+            sys.exit(EXIT_INPUT)
         sys.exit(rv if isinstance(rv, int) else EXIT_OK)
 
 
