@@ -13,7 +13,7 @@ from lossctl.compute import compute
 from lossctl.losses import Batch, Params, get_loss
 
 
-def run(loss: str, y_pred, y_true, weights=None, params: Params = Params(), **kw):
+def run(loss: str, y_pred, y_true, weights=None, params: Params | None = None, **kw):
     """Compute a Report from in-memory arrays (one batch)."""
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_pred.ndim == 1:
@@ -61,3 +61,49 @@ class Oracle:
 @pytest.fixture(scope="session")
 def oracle() -> Oracle:
     return Oracle()
+
+
+def valid_inputs(loss_name: str, rng: np.random.Generator, shape: tuple[int, int]):
+    """Random inputs inside a loss's domain: ``(y_pred, y_true)`` as lossctl reads them.
+
+    Uses the loss's own ``domain`` hook when it has one, else a generator chosen by
+    the kind of labels the loss expects.
+    """
+    spec = get_loss(loss_name)
+    if spec.domain is not None:
+        return spec.domain(rng, shape)
+    n, k = shape
+    if spec.labels == "indices":
+        probs = rng.dirichlet(np.ones(k), size=n)
+        return probs, rng.integers(0, k, size=n).astype(np.int64)
+    name = spec.name
+    if name in ("cce", "kld"):
+        return rng.dirichlet(np.ones(k), size=n), rng.dirichlet(np.ones(k), size=n)
+    if name == "categorical-hinge":
+        return rng.normal(size=shape), np.eye(k)[rng.integers(0, k, size=n)]
+    if name == "bce":
+        return rng.uniform(0.01, 0.99, size=shape), rng.integers(0, 2, size=shape).astype(np.float64)
+    if name in ("hinge", "squared-hinge"):
+        return rng.normal(size=shape), rng.choice([-1.0, 1.0], size=shape)
+    if name in ("msle", "poisson"):
+        return rng.uniform(0.1, 3.0, size=shape), rng.uniform(0.0, 3.0, size=shape)
+    if name == "mape":
+        return rng.normal(size=shape), rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1, 1], size=shape)
+    return rng.normal(size=shape), rng.normal(size=shape)
+
+
+def perfect_pair(loss_name: str, rng: np.random.Generator, shape: tuple[int, int]):
+    """``(y_pred, y_true)`` where the prediction is perfect: hard labels predicted exactly."""
+    spec = get_loss(loss_name)
+    n, k = shape
+    if spec.labels == "indices":
+        idx = rng.integers(0, k, size=n).astype(np.int64)
+        return np.eye(k)[idx], idx
+    if spec.name in ("cce", "kld", "categorical-hinge"):
+        onehot = np.eye(k)[rng.integers(0, k, size=n)]
+        return onehot, onehot.copy()
+    if spec.name == "bce":
+        y = rng.integers(0, 2, size=shape).astype(np.float64)
+        return y, y.copy()
+    _, y_true = valid_inputs(loss_name, rng, shape)
+    return np.array(y_true, dtype=np.float64), y_true
