@@ -108,7 +108,7 @@ class BatchReader:
             if y_true.shape[1] != k:
                 raise InputError(
                     f"{self.predictions.name} has {k} columns but {self.labels.name} has {y_true.shape[1]} "
-                    f"(shapes ({k} outputs) must match; rows are samples, columns are outputs)"
+                    "; predictions and labels need the same shape (N, K): rows are samples, columns are outputs"
                 )
         weights = None
         if self.weights is not None:
