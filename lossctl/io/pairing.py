@@ -107,7 +107,7 @@ class BatchReader:
             y_true = self._floats(parts[1], self.labels.name, start)
             if y_true.shape[1] != k:
                 raise InputError(
-                    f"{self.predictions.name} has {k} columns but {self.labels.name} has {y_true.shape[1]} "
+                    f"{self.predictions.name} has {k} columns but {self.labels.name} has {y_true.shape[1]}"
                     "; predictions and labels need the same shape (N, K): rows are samples, columns are outputs"
                 )
         weights = None
