@@ -6,14 +6,14 @@ from collections.abc import Sequence
 
 from .compute import Report, compute, signature
 from .errors import UsageError
-from .io import DEFAULT_CHUNK_ROWS, open_source, read_batches
+from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_batches
 from .losses import Loss, Params, get_loss
 
 
 def evaluate(
     loss: str | Loss,
     predictions: str,
-    labels: str,
+    labels: str | Source,
     weights: str | None = None,
     *,
     params: Params | None = None,
@@ -25,8 +25,10 @@ def evaluate(
     """Read ``predictions``, ``labels`` (and ``weights``) and compute ``loss`` under every convention.
 
     Inputs are paths (``.csv .tsv .txt .npy .npz[:key] .parquet``) or ``-`` for
-    CSV on standard input. Warnings for the user (e.g. labels read as class
-    indices) are returned in ``Report.notes``.
+    CSV on standard input; ``labels`` may also be an opened
+    :class:`~lossctl.io.Source`, so labels shared by many checks are read once.
+    Warnings for the user (e.g. labels read as class indices) are returned in
+    ``Report.notes``.
 
     >>> r = evaluate("mse", "sample_data/preds.csv", "sample_data/labels.csv")
     >>> round(r.convention("mean").value, 12), round(r.convention("batch_mean").value, 12)
@@ -36,7 +38,7 @@ def evaluate(
     if predictions == "-" and labels == "-":
         raise UsageError("only one of PREDICTIONS and LABELS can be - (standard input)")
     pred_src = open_source(predictions)
-    label_src = open_source(labels)
+    label_src = labels if isinstance(labels, Source) else open_source(labels)  # a Source: read once, reused
     weight_src = open_source(weights) if weights else None
     notes: list[str] = []
     if spec.index_labels and label_src.columns() == 1 and pred_src.columns() > 1:
