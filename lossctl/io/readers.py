@@ -24,6 +24,8 @@ class Source:
     name: str
     _chunks: Callable[[int], Iterator[np.ndarray]]
     dtype: str = "float64"
+    #: column names where the file has them (parquet), for column selection; None otherwise
+    column_names: tuple[str, ...] | None = None
 
     def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[np.ndarray]:
         return self._chunks(rows)
@@ -57,21 +59,6 @@ def _check_numeric(a: np.ndarray, name: str) -> None:
         raise InputError(f"{name} has dtype {a.dtype}; lossctl needs a numeric (integer, float or bool) array")
 
 
-def _npy_source(path: str, name: str) -> Source:
-    try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as e:
-        if "pickle" in str(e).lower() or "object" in str(e).lower():
-            raise InputError(
-                f"{name} holds Python objects; lossctl never unpickles input (that can run arbitrary code): "
-                "save a numeric array instead"
-            ) from None
-        raise InputError(f"{name} is not a valid .npy file ({e}); re-save it with numpy.save") from None
-    except (OSError, EOFError) as e:
-        raise InputError(f"{name} is not a valid .npy file ({e}); re-save it with numpy.save") from None
-    return _array_source(arr, name)
-
-
 def _array_source(arr: np.ndarray, name: str) -> Source:
     _check_numeric(arr, name)
     arr = _as_2d(arr, name)
@@ -81,33 +68,6 @@ def _array_source(arr: np.ndarray, name: str) -> Source:
             yield np.asarray(arr[start : start + rows])
 
     return Source(name, chunks, str(arr.dtype))
-
-
-def _npz_source(path: str, key: str | None, name: str) -> Source:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = list(z.keys())
-            if key is None:
-                if len(keys) != 1:
-                    raise InputError(
-                        f"{name} holds {len(keys)} arrays ({', '.join(keys) or 'none'}); pick one as {name}:KEY"
-                    )
-                key = keys[0]
-            if key not in keys:
-                raise InputError(f"{name} has no array {key!r}; its arrays are: {', '.join(keys)}")
-            arr = z[key]
-    except InputError:
-        raise
-    except ValueError as e:
-        if "pickle" in str(e).lower() or "object" in str(e).lower():
-            raise InputError(
-                f"{name}:{key} holds Python objects; lossctl never unpickles input (that can run arbitrary "
-                "code): save a numeric array instead"
-            ) from None
-        raise InputError(f"{name} is not a valid .npz file ({e}); re-save it with numpy.savez") from None
-    except Exception as e:  # zipfile.BadZipFile, OSError, EOFError ...
-        raise InputError(f"{name} is not a valid .npz file ({e}); re-save it with numpy.savez") from None
-    return _array_source(arr, f"{name}:{key}")
 
 
 def _parse_text(text: str, name: str) -> np.ndarray:
@@ -170,11 +130,12 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
         raise InputError(f"{name} does not exist; check the path")
     if os.path.isdir(path):
         raise InputError(f"{name} is a directory; give a file of predictions or labels")
+    from .binary import open_binary  # .npy/.npz/.parquet; binary imports Source from here
+
+    binary = open_binary(path, key, name)
+    if binary is not None:
+        return binary
     lower = path.lower()
-    if lower.endswith(".npy"):
-        return _npy_source(path, name)
-    if lower.endswith(".npz"):
-        return _npz_source(path, key, name)
     if lower.endswith(TEXT_SUFFIXES):
         return _text_source(lambda: _read_path_text(path, name), name)
     raise InputError(f"{name}: unknown file type; use .csv, .tsv, .txt, .npy, .npz or .parquet (or - for CSV on stdin)")
