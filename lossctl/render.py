@@ -106,7 +106,8 @@ def to_dict(report: Report) -> dict:
             value = [_json_number(v) for v in c.value.tolist()]
         else:
             value = _json_number(c.value)
-        item = {"name": c.name, "divisor": c.divisor, "n": c.n, "value": value}
+        n = int(c.n) if c.n is not None and float(c.n).is_integer() else c.n
+        item = {"name": c.name, "divisor": c.divisor, "n": n, "value": value}
         if c.note:
             item["note"] = c.note
         conventions.append(item)
