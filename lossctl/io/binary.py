@@ -40,6 +40,9 @@ _SIGNATURES = (
 )
 
 
+_WRITER = {".npy": "numpy.save", ".npz": "numpy.savez", ".parquet": "DataFrame.to_parquet"}
+
+
 def _pickle_refusal(name: str) -> InputError:
     return InputError(
         f"{name} holds a Python pickle, not numbers; lossctl never unpickles input (unpickling can run "
@@ -64,7 +67,7 @@ def _looks_like(head: bytes) -> tuple[str, str | None]:
     except UnicodeDecodeError:
         return "binary data of an unknown kind", None
     if text.isprintable() or all(c.isprintable() or c in "\r\n\t" for c in text):
-        return f"text ({text.splitlines()[0][:40]!r}...)", ".csv"
+        return f"text (first line {text.splitlines()[0][:40]!r})", ".csv"
     return "binary data of an unknown kind", None
 
 
@@ -75,8 +78,10 @@ def _wrong_content(path: str, name: str, expected: str, detail: str = "") -> Inp
         return _pickle_refusal(name)
     what, ext = _looks_like(head)
     if ext == expected:
-        reason = f" ({detail})" if detail else ""
-        return InputError(f"{name} is a truncated or corrupt {expected} file{reason}; write it again")
+        reason = f" ({detail.split('. ')[0].rstrip('.')})" if detail else ""
+        return InputError(
+            f"{name} is a truncated or corrupt {expected} file{reason}; write it again with {_WRITER[expected]}"
+        )
     if not head:
         return InputError(f"{name} is an empty file (0 bytes); it needs one row per sample")
     fix = f"rename it to {ext}" if ext else f"give a real {expected} file"
@@ -169,12 +174,18 @@ def read_npy_header(f: IO[bytes], name: str, path: str) -> NpyHeader:
             )
         else:
             raise InputError(
-                f"{name} has an unknown .npy format version {major}.{prefix[7]}; re-save it with numpy.save"
+                f"{name} has an unknown .npy format version {major}.{prefix[7]}; write it again with numpy.save"
             )
     except InputError:
         raise
-    except Exception as e:  # ValueError, SyntaxError, TypeError, EOFError from a corrupt header
-        raise InputError(f"{name} has a corrupt .npy header ({e}); re-save it with numpy.save") from None
+    except Exception as e:  # ValueError, SyntaxError, TypeError, EOFError from a bad header
+        if isinstance(e, EOFError) or str(e).startswith("EOF"):
+            raise InputError(
+                f"{name} is truncated: it ends inside its .npy header; write it again with numpy.save"
+            ) from None
+        raise InputError(
+            f"{name} has a corrupt .npy header that does not parse; write it again with numpy.save"
+        ) from None
     _check_dtype(dtype, name)
     rows, cols = _check_shape(shape, name)
     return NpyHeader(dtype, tuple(shape), rows, cols, bool(fortran), f.tell())
@@ -229,7 +240,7 @@ def _fortran_blocks(f: IO[bytes], h: NpyHeader, data_start: int, rows: int, name
         for j in range(h.cols):
             f.seek(data_start + (j * h.rows + start) * size)
             _read_into(f, flat[j * m * size : (j + 1) * m * size], name)
-        yield _native(block).T.copy()  # (m, K), C-ordered
+        yield _native(block).T  # (m, K), a Fortran-ordered view: no second copy of the block
 
 
 def npy_source(path: str, name: str) -> Source:
@@ -363,7 +374,9 @@ def parquet_source(path: str, name: str) -> Source:
                         out[:, j] = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
                     yield out
         except errors as e:
-            raise InputError(f"{name} is a corrupt Parquet file ({e}); write it again") from None
+            raise InputError(
+                f"{name} is a corrupt .parquet file ({e}); write it again with DataFrame.to_parquet"
+            ) from None
 
     return Source(name, chunks, dtype.name, column_names=names)
 
@@ -373,7 +386,6 @@ OPENERS: dict[str, Callable[[str, str | None, str], Source]] = {
     ".npy": lambda path, key, name: npy_source(path, name),
     ".npz": npz_source,
     ".parquet": lambda path, key, name: parquet_source(path, name),
-    ".pq": lambda path, key, name: parquet_source(path, name),
 }
 
 
