@@ -45,6 +45,12 @@ def warn(message: str) -> None:
     sys.stderr.flush()
 
 
+def fail(message: str) -> None:
+    """Write one ``fail:`` line to stderr: a --max/--min bound was crossed (exit code 1)."""
+    sys.stderr.write(f"fail: {message}\n")
+    sys.stderr.flush()
+
+
 def _usage_message(e: click_exc.UsageError) -> str:
     message = e.format_message().rstrip(".")
     if message.startswith("No such command"):
@@ -125,7 +131,7 @@ def default_format() -> str:
     return "table" if sys.stdout.isatty() else "tsv"
 
 
-from . import info, loss  # noqa: E402,F401  (register the commands)
+from . import check, info, loss  # noqa: E402,F401  (register the commands)
 
 
 def main() -> None:

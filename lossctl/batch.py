@@ -1,0 +1,437 @@
+"""Gates and batch checks of saved model outputs. Pure: no printing, no exiting.
+
+* :class:`Bounds` gates one number with ``--max``/``--min`` (inclusive) and
+  words the message when it is crossed.
+* :func:`plan` and :func:`read_manifest` turn command-line paths (files, globs,
+  directories) or a manifest CSV into :class:`Check` s.
+* :func:`run_checks` computes them, in parallel when asked, and yields one
+  :class:`Result` per prediction file **in input order**, each as soon as it
+  and the ones before it are done. A broken file becomes a result with status
+  ``error``; it never stops the batch.
+
+Parallelism uses processes, not threads: the CSV reader is Python code that
+holds the GIL, so threads gave no speed-up (measured: 8 CSV files of 20000×10
+on 2 cores took 2.1 s serially, 2.2 s with 2 threads, 1.5 s with 2 processes;
+``.npy`` inputs were equal within noise). Where the platform has ``fork``, each
+distinct labels file is opened once in the parent before the workers are
+forked, so the workers share it instead of re-reading it; elsewhere each
+worker opens a labels file at most once.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import math
+import multiprocessing
+import os
+import signal
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from .errors import InputError, LossctlError, UsageError
+from .io import Source, open_source
+
+#: what ``check`` picks up from a directory (lower-case name endings)
+INPUT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".npy", ".npz", ".parquet")
+MANIFEST_COLUMNS = ("predictions", "labels", "loss", "convention", "max", "min")
+REQUIRED_MANIFEST_COLUMNS = ("predictions", "labels", "loss")
+STATUSES = ("pass", "fail", "error")
+
+
+# --------------------------------------------------------------------------- gates
+
+
+def _shown(value: float, bound: float) -> str:
+    """``value`` with the fewest digits (from 6) that keep it on the same side of ``bound``."""
+    for digits in (6, 9, 12, 15):
+        text = f"{value:.{digits}g}"
+        shown = float(text)
+        if (shown > bound) == (value > bound) and (shown < bound) == (value < bound):
+            return text
+    return repr(float(value))
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Inclusive bounds on one number: ``min <= value <= max`` passes.
+
+    >>> Bounds(max=0.02).crossed("preds.csv: mse mean", 0.0235)
+    'preds.csv: mse mean = 0.0235 is above --max 0.02'
+    >>> Bounds(min=0.1, max=0.5).crossed("preds.csv: mse mean", 0.25) is None
+    True
+    """
+
+    max: float | None = None
+    min: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max", "min"):
+            value = getattr(self, name)
+            if value is not None and math.isnan(value):
+                raise UsageError(f"--{name} must be a number, not nan")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise UsageError(f"--min {self.min:g} is above --max {self.max:g}; no value could pass")
+
+    def __bool__(self) -> bool:
+        return self.max is not None or self.min is not None
+
+    def describe(self) -> str:
+        """``≤ 0.1``, ``≥ 0.05`` or ``0.05 … 0.1``; empty without bounds."""
+        if self.max is not None and self.min is not None:
+            return f"{self.min:g} … {self.max:g}"
+        if self.max is not None:
+            return f"≤ {self.max:g}"
+        if self.min is not None:
+            return f"≥ {self.min:g}"
+        return ""
+
+    def crossed(self, subject: str, value: float | None, note: str | None = None) -> str | None:
+        """The failure message when ``value`` lies outside the bounds, else None.
+
+        ``subject`` names the value (``"preds.csv: mse mean"``). An undefined
+        value (None, e.g. an infinite loss) fails every bound.
+        """
+        if not self:
+            return None
+        if value is None or math.isnan(value):
+            flags = " and ".join(
+                f"--{name} {bound:g}" for name, bound in (("min", self.min), ("max", self.max)) if bound is not None
+            )
+            why = f" ({note})" if note else ""
+            return f"{subject} is undefined{why}, so it cannot meet {flags}"
+        if self.max is not None and value > self.max:
+            return f"{subject} = {_shown(value, self.max)} is above --max {self.max:g}"
+        if self.min is not None and value < self.min:
+            return f"{subject} = {_shown(value, self.min)} is below --min {self.min:g}"
+        return None
+
+
+def scalar_convention(name: str) -> str:
+    """The canonical name of a convention that can be gated (a single number)."""
+    from .conventions import get_convention
+
+    conv = get_convention(name)
+    if conv.vector:
+        raise UsageError(
+            f"--max/--min gate one number but {conv.name} is a vector; choose a scalar convention such as mean "
+            "(see 'lossctl explain LOSS')"
+        )
+    return conv.name
+
+
+# --------------------------------------------------------------------------- plans and results
+
+
+@dataclass(frozen=True)
+class Check:
+    """One prediction file to check; ``error`` set when planning already found it broken."""
+
+    predictions: str
+    labels: str
+    loss: str
+    convention: str | None = None
+    bounds: Bounds = field(default_factory=Bounds)
+    error: str | None = None
+
+
+@dataclass
+class Result:
+    """One row of ``lossctl check``: the public keys of its JSON and JSONL output."""
+
+    file: str
+    labels: str | None
+    loss: str | None
+    convention: str | None
+    value: float | None
+    max: float | None
+    min: float | None
+    status: str
+    message: str | None = None
+    notes: list[str] = field(default_factory=list)
+    signature: str | None = None
+
+    @property
+    def bound(self) -> str:
+        return Bounds(self.max, self.min).describe()
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        if out["value"] is not None and not math.isfinite(out["value"]):
+            out["value"] = None
+        return out
+
+
+def _error(check: Check, message: str) -> Result:
+    return Result(
+        check.predictions,
+        check.labels,
+        check.loss or None,
+        check.convention,
+        None,
+        check.bounds.max,
+        check.bounds.min,
+        "error",
+        message,
+    )
+
+
+def _is_input(path: str) -> bool:
+    name = os.path.basename(path)
+    return not name.startswith(".") and name.lower().endswith(INPUT_SUFFIXES) and os.path.isfile(path)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def expand(path: str, exclude: Iterable[str] = ()) -> list[str] | str:
+    """The prediction files ``path`` stands for, or an error message.
+
+    A file stands for itself (a missing one too: reading it reports the
+    error); a directory for the input files directly in it (sorted, hidden
+    files and the ``exclude`` files, i.e. the labels, left out); a glob
+    pattern for the files it matches (sorted).
+    """
+    exclude = [e for e in exclude if e]
+    if os.path.isdir(path):
+        found = sorted(
+            p
+            for p in (os.path.normpath(os.path.join(path, n)) for n in os.listdir(path))
+            if _is_input(p) and not any(_same_file(p, e) for e in exclude)
+        )
+        if not found:
+            return f"{path} is a directory with no prediction files ({', '.join(INPUT_SUFFIXES)}); check the path"
+        return found
+    if not os.path.exists(path) and glob.has_magic(path):
+        found = sorted(p for p in glob.glob(path) if os.path.isfile(p))
+        if not found:
+            return f"no files match {path}; check the pattern"
+        return found
+    return [path]
+
+
+def plan(
+    loss: str,
+    predictions: Sequence[str],
+    labels: str,
+    convention: str | None = None,
+    bounds: Bounds | None = None,
+) -> list[Check]:
+    """The checks for ``lossctl check LOSS PRED_FILE... --labels LABELS``: one per prediction file."""
+    bounds = bounds or Bounds()
+    if "-" in (labels, *predictions):
+        raise UsageError("check reads files, not standard input (-); save the arrays to files first")
+    checks: list[Check] = []
+    seen: set[str] = set()
+    for arg in predictions:
+        files = expand(arg, exclude=[labels])
+        if isinstance(files, str):
+            checks.append(Check(arg, labels, loss, convention, bounds, error=files))
+            continue
+        for f in files:
+            key = os.path.realpath(f)
+            if key not in seen:
+                seen.add(key)
+                checks.append(Check(f, labels, loss, convention, bounds))
+    return checks
+
+
+def _number(cell: str, column: str) -> float | None:
+    cell = cell.strip()
+    if not cell:
+        return None
+    try:
+        value = float(cell)
+    except ValueError:
+        raise InputError(f"column {column} is not a number: {cell!r}") from None
+    if math.isnan(value):
+        raise InputError(f"column {column} is nan; give a number or leave it empty")
+    return value
+
+
+def read_manifest(path: str) -> list[Check]:
+    """The checks listed in a manifest CSV (columns: predictions, labels, loss, convention, max, min).
+
+    Paths are relative to the manifest's folder. A problem with the manifest
+    as a whole (missing, no header, unknown column) raises; a problem with one
+    row becomes that row's error, so the other rows still run.
+    """
+    name = path
+    if not os.path.isfile(path):
+        raise InputError(f"manifest {name} does not exist; check the path")
+    folder = os.path.dirname(path)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        raise InputError(f"manifest {name} is not UTF-8 text; save it as UTF-8 CSV") from None
+    delimiter = "\t" if path.lower().endswith(".tsv") else ","
+    reader = csv.DictReader(text.splitlines(), delimiter=delimiter, skipinitialspace=True)
+    header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+    if not header:
+        raise InputError(f"manifest {name} is empty; its header needs: {', '.join(MANIFEST_COLUMNS)}")
+    unknown = [h for h in header if h not in MANIFEST_COLUMNS]
+    if unknown:
+        raise InputError(
+            f"manifest {name} has an unknown column {unknown[0]!r}; the columns are: {', '.join(MANIFEST_COLUMNS)}"
+        )
+    missing = [c for c in REQUIRED_MANIFEST_COLUMNS if c not in header]
+    if missing:
+        raise InputError(
+            f"manifest {name} has no {missing[0]!r} column; it needs {', '.join(REQUIRED_MANIFEST_COLUMNS)} "
+            "(and optionally convention, max, min)"
+        )
+    reader.fieldnames = header
+
+    def resolve(p: str) -> str:
+        p = os.path.expanduser(p)
+        return p if os.path.isabs(p) else os.path.join(folder, p)
+
+    checks: list[Check] = []
+    for row in reader:
+        where = f"manifest {name} line {reader.line_num}"
+        cells = {c: (row.get(c) or "").strip() for c in MANIFEST_COLUMNS}
+        if not any(cells.values()):
+            continue
+        predictions, labels = cells["predictions"], cells["labels"]
+        base = Check(
+            resolve(predictions) if predictions else f"({where})",
+            resolve(labels) if labels else "",
+            cells["loss"],
+            cells["convention"] or None,
+        )
+        try:
+            for column in REQUIRED_MANIFEST_COLUMNS:
+                if not cells[column]:
+                    raise InputError(f"the {column} cell is empty")
+            bounds = Bounds(_number(cells["max"], "max"), _number(cells["min"], "min"))
+            convention = scalar_convention(cells["convention"]) if cells["convention"] else None
+        except LossctlError as e:
+            checks.append(Check(base.predictions, base.labels, base.loss, base.convention, error=f"{where}: {e}"))
+            continue
+        checks.extend(plan(base.loss, [base.predictions], base.labels, convention, bounds))
+    if not checks:
+        raise InputError(f"manifest {name} lists no checks; add one row per prediction file")
+    return checks
+
+
+# --------------------------------------------------------------------------- running
+
+#: labels opened once per process (in the parent before forking, or once per worker)
+_LABELS: dict[str, Source | LossctlError] = {}
+
+
+def _labels(path: str) -> Source:
+    cached = _LABELS.get(path)
+    if cached is None:
+        try:
+            cached = open_source(path)
+        except LossctlError as e:
+            cached = e
+        _LABELS[path] = cached
+    if isinstance(cached, LossctlError):
+        raise cached
+    return cached
+
+
+def run_check(check: Check) -> Result:
+    """Compute one check. Never raises for bad input: the result says ``error`` with the message."""
+    if check.error:
+        return _error(check, check.error)
+    from .api import evaluate
+    from .losses import get_loss
+
+    try:
+        spec = get_loss(check.loss)
+        convention = scalar_convention(check.convention) if check.convention else None
+        report = evaluate(
+            spec,
+            check.predictions,
+            _labels(check.labels),
+            conventions=[convention] if convention else None,
+            keep_per_sample=False,
+        )
+    except LossctlError as e:
+        return _error(check, str(e))
+    except Exception as e:  # a bug in lossctl: still a row, and the batch goes on
+        return _error(check, f"internal error: {type(e).__name__}: {e} (please report it)")
+    name = convention or report.primary
+    gated = report.convention(name)
+    value = gated.value if isinstance(gated.value, float | int) else None
+    subject = f"{check.predictions}: {report.loss} {name}"
+    message = check.bounds.crossed(subject, value, gated.note)
+    return Result(
+        file=check.predictions,
+        labels=check.labels,
+        loss=report.loss,
+        convention=name,
+        value=None if value is None else float(value),
+        max=check.bounds.max,
+        min=check.bounds.min,
+        status="fail" if message else "pass",
+        message=message or gated.note,
+        notes=list(report.notes),
+        signature=report.signature,
+    )
+
+
+def default_jobs() -> int:
+    """The number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C once, without worker tracebacks
+
+
+def run_checks(checks: Sequence[Check], jobs: int = 1) -> Iterator[Result]:
+    """Yield one :class:`Result` per check, in the order of ``checks``, each as soon as it can be.
+
+    ``jobs > 1`` computes in worker processes; the results and their order are
+    the same as with ``jobs=1``.
+    """
+    workers = max(1, min(jobs, len(checks)))
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    _LABELS.clear()
+    try:
+        if workers == 1:
+            for check in checks:
+                yield run_check(check)
+            return
+        if fork:  # read each labels file once here; the forked workers inherit it
+            for label in dict.fromkeys(c.labels for c in checks if not c.error):
+                try:
+                    _labels(label)
+                except LossctlError:
+                    pass  # remembered in _LABELS; each check using it reports the error
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
+        try:
+            yield from executor.map(run_check, checks)
+        except BaseException:
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown()
+    finally:
+        _LABELS.clear()
+
+
+def summary(results: Iterable[Result]) -> dict[str, int]:
+    """``{"passed": …, "failed": …, "errors": …, "total": …}``."""
+    counts = {"pass": 0, "fail": 0, "error": 0}
+    for r in results:
+        counts[r.status] += 1
+    return {
+        "passed": counts["pass"],
+        "failed": counts["fail"],
+        "errors": counts["error"],
+        "total": sum(counts.values()),
+    }

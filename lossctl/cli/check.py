@@ -1,0 +1,210 @@
+"""`lossctl check`: batch-check saved model outputs against loss bounds."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..errors import UsageError
+from . import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format
+
+CHECK_FORMATS = ("table", "json", "jsonl", "csv", "tsv")
+#: show a progress bar (on a terminal) from this many files on
+PROGRESS_MIN_FILES = 10
+
+
+def _format(fmt: str | None) -> str:
+    if fmt:
+        chosen = fmt.lower()
+        if chosen not in CHECK_FORMATS:
+            raise UsageError(f"unknown format {fmt!r} for check; choose one of: {', '.join(CHECK_FORMATS)}")
+        return chosen
+    default = default_format().lower()
+    if default in CHECK_FORMATS:
+        return default
+    return "table" if sys.stdout.isatty() else "tsv"  # e.g. LOSSCTL_FORMAT=plain, which check has not
+
+
+def _plan(args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None) -> list:
+    from ..batch import plan, read_manifest, scalar_convention
+    from ..losses import get_loss
+
+    if manifest:
+        given = [
+            flag
+            for flag, value in (
+                ("LOSS/PRED_FILE", args),
+                ("--labels", labels),
+                ("-c", convention),
+                ("--max/--min", bounds),
+            )
+            if value
+        ]
+        if given:
+            raise UsageError(
+                f"--manifest takes the loss, labels, convention and bounds from its columns; drop {given[0]}"
+            )
+        return read_manifest(manifest)
+    if len(args) < 2:
+        raise UsageError("check needs LOSS and at least one PRED_FILE: lossctl check LOSS PRED_FILE... --labels FILE")
+    if not labels:
+        raise UsageError("check needs --labels FILE (the labels every prediction file is compared with)")
+    loss = get_loss(args[0]).name
+    return plan(loss, args[1:], labels, scalar_convention(convention) if convention else None, bounds)
+
+
+class _Diagnostics:
+    """stderr lines (``error:``/``warning:``), through the progress bar's console while it is shown."""
+
+    def __init__(self) -> None:
+        self.console: Console | None = None
+        self.warned: set[str] = set()
+
+    def line(self, text: str) -> None:
+        if self.console is not None:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+
+    def result(self, result) -> None:
+        for note in result.notes:
+            if note not in self.warned:
+                self.warned.add(note)
+                self.line(f"warning: {note}")
+        if result.status == "error":
+            self.line(f"error: {result.message}")
+
+
+def _progress(total: int, fmt: str):
+    streaming_to_terminal = fmt in ("jsonl", "csv", "tsv") and sys.stdout.isatty()
+    if total < PROGRESS_MIN_FILES or not sys.stderr.isatty() or streaming_to_terminal:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("checking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+
+
+@app.command("check")
+def check(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="LOSS, then prediction files: paths, directories (their input files) or quoted globs.",
+            show_default=False,
+            metavar="LOSS PRED_FILE...",
+        ),
+    ] = None,
+    labels: Annotated[
+        str | None,
+        typer.Option("--labels", "-l", help="The labels file shared by every prediction file.", show_default=False),
+    ] = None,
+    convention: Annotated[
+        str | None,
+        typer.Option(
+            "--convention", "-c", help="The convention to check [default: the loss's primary one].", show_default=False
+        ),
+    ] = None,
+    max_: Annotated[
+        float | None,
+        typer.Option(
+            "--max", help="Fail (exit 1) a file whose value is above this (inclusive bound).", show_default=False
+        ),
+    ] = None,
+    min_: Annotated[
+        float | None,
+        typer.Option(
+            "--min", help="Fail (exit 1) a file whose value is below this (inclusive bound).", show_default=False
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Files computed in parallel [default: the number of cores].", show_default=False
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json, jsonl (one object per file, streamed), csv or tsv "
+            "[default: table on a terminal, else tsv]",
+            show_default=False,
+        ),
+    ] = None,
+    manifest: Annotated[
+        str | None,
+        typer.Option(
+            "--manifest",
+            "-m",
+            help="A CSV with columns predictions, labels, loss[, convention, max, min]; paths relative to it.",
+            show_default=False,
+        ),
+    ] = None,
+) -> int:
+    """Check many saved model outputs at once: one result per prediction file, pass / fail / error.
+
+    A broken file never stops the batch. Exit code: 0 if every file passes, 1 if any fails its bound,
+    2 if any could not be checked.
+
+    Example: lossctl check mse runs/*.csv --labels labels.csv --max 0.05
+    """
+    from ..batch import Bounds, default_jobs, run_checks, summary
+    from ..render import check_header, check_json, check_line, check_record, check_summary, check_table
+
+    out_format = _format(fmt)
+    bounds = Bounds(max_, min_)
+    checks = _plan(list(args or []), labels, convention, bounds, manifest)
+    diagnostics = _Diagnostics()
+    delimiter = "," if out_format == "csv" else "\t"
+    if out_format in ("csv", "tsv"):
+        sys.stdout.write(check_header(delimiter))
+        sys.stdout.flush()
+
+    results = []
+    progress = _progress(len(checks), out_format)
+    with progress if progress is not None else nullcontext():
+        task = None
+        if progress is not None:
+            diagnostics.console = progress.console
+            task = progress.add_task("check", total=len(checks))
+        for result in run_checks(checks, jobs or default_jobs()):
+            results.append(result)
+            diagnostics.result(result)
+            if out_format == "jsonl":
+                import json
+
+                sys.stdout.write(json.dumps(check_record(result), allow_nan=False) + "\n")
+                sys.stdout.flush()
+            elif out_format in ("csv", "tsv"):
+                sys.stdout.write(check_line(result, delimiter))
+                sys.stdout.flush()
+            if progress is not None:
+                progress.advance(task)
+
+    counts = summary(results)
+    if out_format == "table":
+        _stdout().print(check_table(results, counts))
+    elif out_format == "json":
+        sys.stdout.write(check_json(results, counts) + "\n")
+    elif progress is not None:
+        Console(stderr=True).print(check_summary(counts), markup=False, highlight=False)
+    if counts["errors"]:
+        return EXIT_INPUT
+    if counts["failed"]:
+        return EXIT_THRESHOLD
+    return EXIT_OK

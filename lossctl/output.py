@@ -1,0 +1,113 @@
+"""Writing per-sample losses to a file, atomically. Pure: no printing, no exiting.
+
+The data goes to a temporary file in the target's own directory, which is
+flushed, synced and then renamed over the target with :func:`os.replace`
+(atomic on POSIX and Windows within one file system). A crash or error midway
+removes the temporary file and leaves any existing target untouched, so a
+reader only ever sees the old complete file or the new complete one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from typing import IO
+
+import numpy as np
+
+from .errors import LossctlError
+
+#: file extensions --per-sample understands, and what each writes
+PER_SAMPLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".npy": "npy"}
+
+
+class OutputError(LossctlError):
+    """An output file could not be written (exit code 2)."""
+
+
+def per_sample_format(path: str) -> str:
+    """``csv``, ``tsv`` or ``npy`` from ``path``'s extension; checked before any computing starts."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in PER_SAMPLE_FORMATS:
+        raise OutputError(
+            f"--per-sample {path}: unknown extension {ext or '(none)'!r}; "
+            f"end the name in {', '.join(PER_SAMPLE_FORMATS)}"
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise OutputError(f"--per-sample {path}: the folder {folder} does not exist; create it first")
+    if os.path.isdir(path):
+        raise OutputError(f"--per-sample {path} is a directory; give a file name ending in .csv, .tsv or .npy")
+    return PER_SAMPLE_FORMATS[ext]
+
+
+def _new_file_mode(path: str) -> int:
+    """The mode a plain ``open(path, "w")`` would give: the old file's, else 0o666 minus the umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = "w", **kwargs) -> Iterator[IO]:
+    """Open a temporary file next to ``path``; on success rename it over ``path``, on failure delete it.
+
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_open(str(target)) as f:
+    ...     _ = f.write("done\\n")
+    >>> target.read_text()
+    'done\\n'
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    name = os.path.basename(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}; check the folder exists and is writable") from None
+    try:
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _new_file_mode(path))
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise OutputError(f"cannot write {path}: {e.strerror or e}; the old file, if any, is unchanged") from None
+        raise
+
+
+def _write_csv(f: IO[str], values: np.ndarray, delimiter: str) -> None:
+    writer = csv.writer(f, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(["row", "loss"])
+    for start in range(0, len(values), 65536):
+        chunk = values[start : start + 65536].tolist()
+        writer.writerows((start + i + 1, repr(v)) for i, v in enumerate(chunk))
+
+
+def write_per_sample(path: str, values: np.ndarray) -> None:
+    """Write each sample's loss to ``path`` atomically.
+
+    ``.csv``/``.tsv``: a header ``row,loss`` then one line per sample, rows
+    numbered from 1 like the input's data rows, values at full precision
+    (``nan``/``inf`` where the loss is undefined). ``.npy``: a float64 array of
+    shape ``(N,)``.
+    """
+    kind = per_sample_format(path)
+    values = np.asarray(values, dtype=np.float64)
+    if kind == "npy":
+        with atomic_open(path, "wb") as f:
+            np.save(f, values, allow_pickle=False)
+    else:
+        with atomic_open(path, "w", encoding="utf-8", newline="") as f:
+            _write_csv(f, values, "," if kind == "csv" else "\t")
