@@ -249,3 +249,153 @@ def explanation(loss) -> Group:
         tail = "Pitfalls:\n" + "\n".join(f"  • {p}" for p in loss.pitfalls) + "\n\n" + tail
     parts.append(Text(tail))
     return Group(*parts)
+
+
+# --------------------------------------------------------------------------- pipelines: per-sample views
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def _bar(count: int, most: int, width: int) -> str:
+    eighths = round(count / most * width * 8) if most else 0
+    if count and not eighths:
+        eighths = 1  # a non-empty bin always shows
+    full, part = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[part] if part else "")
+
+
+def histogram(values: np.ndarray, bins: int = 8, width: int = 30, precision: int = 4) -> Group:
+    """A small text histogram of per-sample losses: one line per bin, ``lo … hi  bar  count``."""
+    finite = values[np.isfinite(values)]
+    title = f"per-sample losses: {len(values)} samples"
+    if len(finite) < len(values):
+        title += f", {len(values) - len(finite)} undefined (not shown)"
+    head = Text(title, style="bold")
+    if len(finite) == 0:
+        return Group(head)
+    lo, hi = float(finite.min()), float(finite.max())
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    if lo == hi:
+        grid.add_row(fmt(lo, precision), _bar(1, 1, width), str(len(finite)))
+        return Group(head, grid)
+    counts, edges = np.histogram(finite, bins=bins, range=(lo, hi))
+    most = int(counts.max())
+    for count, a, b in zip(counts.tolist(), edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+        grid.add_row(f"{fmt(a, precision)} … {fmt(b, precision)}", _bar(count, most, width), str(count))
+    return Group(head, grid)
+
+
+def worst_samples(values: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The ``k`` samples with the highest loss as ``(row, value)``, row counted from 1.
+
+    Undefined (NaN) losses rank highest, then ``inf``; ties keep row order.
+
+    >>> worst_samples(np.array([0.1, 0.5, 0.3, 0.5]), 3)
+    [(2, 0.5), (4, 0.5), (3, 0.3)]
+    """
+    key = np.where(np.isnan(values), np.inf, values)
+    nan_first = np.isnan(values)
+    order = np.lexsort((np.arange(len(values)), ~nan_first, -key))[:k]
+    return [(int(i) + 1, float(values[i])) for i in order]
+
+
+def worst_table(worst: list[tuple[int, float]], precision: int = 6) -> Table:
+    """The ``--worst K`` view: row number and loss, highest first."""
+    t = Table(title=f"the {len(worst)} samples with the highest loss", title_justify="left")
+    t.add_column("row", justify="right", no_wrap=True)
+    t.add_column("loss", justify="right", no_wrap=True)
+    for row, value in worst:
+        t.add_row(str(row), fmt(value, precision))
+    return t
+
+
+def report_dict(report: Report, worst: list[tuple[int, float]] | None = None) -> dict:
+    """:func:`to_dict`, plus ``worst`` (``[{"row", "value"}]``) when ``--worst`` asked for it."""
+    out = to_dict(report)
+    if worst is not None:
+        out["worst"] = [{"row": row, "value": _json_number(value)} for row, value in worst]
+    return out
+
+
+def extra_rows(report: Report, worst: list[tuple[int, float]] | None, precision: int | None = None) -> list[list[str]]:
+    """Rows appended to the CSV/TSV output: ``worst`` samples, then the ``signature``."""
+
+    def num(v: float) -> str:
+        return repr(float(v)) if precision is None else fmt(v, precision)
+
+    rows = [["worst", str(row), "", "", num(value), "", ""] for row, value in worst or []]
+    rows.append(["signature", report.signature, "", "", "", "", ""])
+    return rows
+
+
+def delimited(rows: list[list[str]], delimiter: str) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- pipelines: lossctl check
+
+CHECK_COLUMNS = ("file", "labels", "loss", "convention", "value", "max", "min", "status", "message", "notes", "signature")
+_STATUS_STYLE = {"pass": "green", "fail": "red bold", "error": "yellow bold"}
+
+
+def check_summary(counts: dict[str, int]) -> str:
+    """``3 files: 1 passed, 1 failed, 1 error``."""
+    total, errors = counts["total"], counts["errors"]
+    return (
+        f"{total} file{'s' if total != 1 else ''}: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{errors} error{'s' if errors != 1 else ''}"
+    )
+
+
+def check_table(results: list, counts: dict[str, int], precision: int = 6) -> Group:
+    """``lossctl check -f table``: one row per prediction file, then the summary line."""
+    t = Table(title="lossctl check", title_justify="left")
+    t.add_column("file", overflow="fold")
+    t.add_column("loss", no_wrap=True)
+    t.add_column("convention", no_wrap=True)
+    t.add_column("value", justify="right", no_wrap=True)
+    t.add_column("bound", no_wrap=True)
+    t.add_column("status", no_wrap=True)
+    t.add_column("message", overflow="fold")
+    for r in results:
+        value = "" if r.status == "error" else fmt(r.value, precision)
+        status = Text(r.status, style=_STATUS_STYLE[r.status])
+        t.add_row(r.file, r.loss or "", r.convention or "", value, r.bound, status, r.message or "")
+    return Group(t, Text(check_summary(counts)))
+
+
+def check_record(result) -> dict:
+    """One ``check`` result as the JSON/JSONL object (keys: :data:`CHECK_COLUMNS`)."""
+    return result.to_dict()
+
+
+def check_json(results: list, counts: dict[str, int]) -> str:
+    """``lossctl check -f json``: ``{"lossctl", "results": [...], "summary": {...}}``."""
+    from . import __version__
+
+    doc = {"lossctl": __version__, "results": [check_record(r) for r in results], "summary": counts}
+    return json.dumps(doc, indent=2, allow_nan=False)
+
+
+def check_header(delimiter: str) -> str:
+    return delimited([list(CHECK_COLUMNS)], delimiter)
+
+
+def check_line(result, delimiter: str) -> str:
+    """One ``check`` result as a CSV/TSV line (full-precision numbers; notes joined by ``; ``)."""
+    d = check_record(result)
+    cells = []
+    for key in CHECK_COLUMNS:
+        v = d[key]
+        if key == "notes":
+            cells.append("; ".join(v))
+        elif isinstance(v, float):
+            cells.append(repr(v))
+        else:
+            cells.append("" if v is None else str(v))
+    return delimited([cells], delimiter)
