@@ -302,14 +302,15 @@ def worst_samples(values: np.ndarray, k: int) -> list[tuple[int, float]]:
     return [(int(i) + 1, float(values[i])) for i in order]
 
 
-def worst_table(worst: list[tuple[int, float]], precision: int = 6) -> Table:
+def worst_table(worst: list[tuple[int, float]], precision: int = 6) -> Group:
     """The ``--worst K`` view: row number and loss, highest first."""
-    t = Table(title=f"the {len(worst)} samples with the highest loss", title_justify="left")
+    t = Table()
     t.add_column("row", justify="right", no_wrap=True)
     t.add_column("loss", justify="right", no_wrap=True)
     for row, value in worst:
         t.add_row(str(row), fmt(value, precision))
-    return t
+    head = f"the {len(worst)} sample{'s' if len(worst) != 1 else ''} with the highest loss (rows count from 1)"
+    return Group(Text(head, style="bold"), t)
 
 
 def report_dict(report: Report, worst: list[tuple[int, float]] | None = None) -> dict:
