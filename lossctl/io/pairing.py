@@ -1,8 +1,15 @@
-"""Reading predictions, labels and weights side by side, in aligned chunks."""
+"""Reading predictions, labels and weights side by side, in aligned chunks.
+
+Reading and checking the next chunk runs in a background thread while the
+caller computes on the current one (numpy and file reads release the GIL), so
+on two cores I/O and arithmetic overlap; at most two chunks wait in between.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -26,6 +33,54 @@ def rechunk(chunks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
                 buffer, held = [], 0
     if held:
         yield buffer[0] if len(buffer) == 1 else np.concatenate(buffer)
+
+
+#: dtypes whose every value is exactly a float32, so Keras's cast to float32 changes nothing
+FLOAT32_EXACT = frozenset({"float32", "float16", "bool", "int8", "uint8", "int16", "uint16"})
+
+_DONE = object()
+
+
+def prefetch(make: Callable[[], Iterator], depth: int = 2) -> Iterator:
+    """Iterate over ``make()`` in a background thread, ``depth`` items ahead of the caller.
+
+    Exceptions raised while producing are re-raised here, in order, after the
+    items produced before them; closing this iterator early stops the producer.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in make():
+                if not put((item, None)):
+                    return
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            put((_DONE, e))
+            return
+        put((_DONE, None))
+
+    worker = threading.Thread(target=produce, name="lossctl-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = slots.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 def _first_bad(mask: np.ndarray) -> tuple[int, int]:
@@ -57,6 +112,12 @@ class BatchReader:
     def dtype(self) -> str:
         return self.predictions.dtype
 
+    @property
+    def float32_exact(self) -> bool:
+        """Whether every value read is exactly a float32 (class indices are never cast)."""
+        sources = [self.predictions, self.weights] + ([] if self.indices else [self.labels])
+        return all(s.dtype in FLOAT32_EXACT for s in sources if s is not None)
+
     def _streams(self) -> list[Iterator[np.ndarray]]:
         sources = [self.predictions, self.labels] + ([self.weights] if self.weights else [])
         return [rechunk(s.chunks(self.chunk_rows), self.chunk_rows) for s in sources]
@@ -75,6 +136,9 @@ class BatchReader:
         )
 
     def __iter__(self) -> Iterator[Batch]:
+        return prefetch(self._read)
+
+    def _read(self) -> Iterator[Batch]:
         streams = self._streams()
         counts = [0] * len(streams)
         start = 0
@@ -141,8 +205,8 @@ class BatchReader:
         return a.astype(np.float64, copy=False)
 
     def _check_finite(self, a: np.ndarray, name: str, start: int) -> None:
-        bad = ~np.isfinite(a)
-        if bad.any():
+        if not np.isfinite(a).all():
+            bad = ~np.isfinite(a)
             row, col = _first_bad(bad)
             value = a[row, col] if a.ndim == 2 else a[row]
             where = f"row {start + row + 1}" + (f" column {col + 1}" if a.ndim == 2 else "")

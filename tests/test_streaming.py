@@ -1,0 +1,180 @@
+"""Streaming equals whole-array: every loss, every convention, every framework value.
+
+The inputs span several chunks with a ragged last chunk; the chunk size is set
+small so the seams are many. Inputs come from each loss's ``domain`` hook when
+it has one, else from a generic generator chosen by the loss's labels and name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from lossctl.api import evaluate
+from lossctl.compute import Report, compute
+from lossctl.io.pairing import prefetch
+from lossctl.losses import LOSSES, Batch, Loss, Params
+
+N, K, CHUNK = 53, 4, 7  # 7 full chunks and a ragged last chunk of 4 rows
+
+
+def _probabilities(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    p = rng.random(shape) + 0.05
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _one_hot(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    return np.eye(k)[rng.integers(0, k, n)]
+
+
+def inputs(loss: Loss, rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Valid ``(y_pred, y_true)`` for ``loss``: its ``domain`` hook, else a generic generator."""
+    n, k = shape
+    if loss.domain is not None:
+        y_pred, y_true = loss.domain(rng, shape)
+    elif loss.labels == "indices":
+        y_pred, y_true = _probabilities(rng, shape), rng.integers(0, k, n)
+    elif loss.name in ("cce", "categorical-hinge"):
+        y_pred, y_true = _probabilities(rng, shape), _one_hot(rng, n, k)
+    elif loss.name == "kld":
+        y_pred, y_true = _probabilities(rng, shape), _probabilities(rng, shape)
+    elif loss.name == "bce":
+        y_pred, y_true = rng.uniform(0.02, 0.98, shape), rng.integers(0, 2, shape).astype(float)
+    elif "hinge" in loss.name:
+        y_pred, y_true = rng.normal(size=shape), rng.choice([-1.0, 1.0], shape)
+    else:
+        y_pred, y_true = rng.normal(size=shape), rng.normal(size=shape)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.asarray(y_true).reshape(-1).astype(np.int64) if loss.labels == "indices" else np.asarray(y_true, float)
+    return y_pred, y_true
+
+
+def _params(loss: Loss) -> list[Params]:
+    return [Params(), Params(logits=True)] if "logits" in loss.options else [Params(delta=0.7)]
+
+
+def _chunks(y_pred, y_true, weights, rows: int) -> list[Batch]:
+    return [
+        Batch(y_pred[s : s + rows], y_true[s : s + rows], None if weights is None else weights[s : s + rows], s)
+        for s in range(0, len(y_pred), rows)
+    ]
+
+
+def assert_same_report(streamed: Report, whole: Report, rtol: float = 1e-12) -> None:
+    assert streamed.shape == whole.shape
+    assert [c.name for c in streamed.conventions] == [c.name for c in whole.conventions]
+    for s, w in zip(streamed.conventions, whole.conventions, strict=True):
+        assert s.n == (None if w.n is None else pytest.approx(w.n, rel=1e-13)), s.name
+        assert (s.value is None) == (w.value is None), s.name
+        if w.value is not None:
+            scale = np.max(np.abs(w.value)) if np.size(w.value) else 1.0
+            assert_allclose(s.value, w.value, rtol=rtol, atol=1e-14 * max(scale, 1.0), err_msg=s.name)
+    assert [(f.framework, f.convention, f.call) for f in streamed.frameworks] == [
+        (f.framework, f.convention, f.call) for f in whole.frameworks
+    ]
+    for s, w in zip(streamed.frameworks, whole.frameworks, strict=True):
+        assert_allclose(s.value, w.value, rtol=rtol, atol=1e-14, err_msg=s.framework)
+
+
+CASES = [(name, p) for name, loss in LOSSES.items() for p in _params(loss)]
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("name,params", CASES, ids=[f"{n}-{p.logits and 'logits' or 'probs'}" for n, p in CASES])
+def test_streaming_equals_whole_array(name, params, weighted):
+    loss = LOSSES[name]
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    y_pred, y_true = inputs(loss, rng, (N, K))
+    if params.logits:
+        y_pred = rng.normal(scale=3.0, size=(N, K))
+    w = rng.random(N) * 2 if weighted else None
+    whole = compute(loss, [Batch(y_pred, y_true, w)], params)
+    streamed = compute(loss, _chunks(y_pred, y_true, w, CHUNK), params)
+    assert len(_chunks(y_pred, y_true, w, CHUNK)[-1].y_pred) == N % CHUNK  # the last chunk is ragged
+    assert_same_report(streamed, whole)
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_files_through_the_reader_equal_whole_array(tmp_path, name):
+    """The same through the real reader (background prefetch, rechunking) from .npy files."""
+    loss = LOSSES[name]
+    rng = np.random.default_rng(7)
+    y_pred, y_true = inputs(loss, rng, (N, K))
+    w = rng.random(N)
+    for path, arr in (("p.npy", y_pred), ("y.npy", y_true), ("w.npy", w)):
+        np.save(tmp_path / path, arr)
+    whole = compute(loss, [Batch(y_pred, y_true, w)])
+    streamed = evaluate(
+        loss, str(tmp_path / "p.npy"), str(tmp_path / "y.npy"), str(tmp_path / "w.npy"), chunk_rows=CHUNK
+    )
+    assert_same_report(streamed, whole)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(sorted(LOSSES)),
+    n=st.integers(1, 120),
+    k=st.integers(2, 6),
+    rows=st.integers(1, 50),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_chunk_size_gives_the_same_report(name, n, k, rows, seed):
+    loss = LOSSES[name]
+    y_pred, y_true = inputs(loss, np.random.default_rng(seed), (n, k))
+    assert_same_report(compute(loss, _chunks(y_pred, y_true, None, rows)), compute(loss, [Batch(y_pred, y_true)]))
+
+
+def test_without_per_sample_the_scalars_are_unchanged():
+    loss = LOSSES["mse"]
+    y_pred, y_true = inputs(loss, np.random.default_rng(3), (N, K))
+    full = compute(loss, _chunks(y_pred, y_true, None, CHUNK), conventions=["mean", "sum", "per_output"])
+    lean = compute(
+        loss, _chunks(y_pred, y_true, None, CHUNK), conventions=["mean", "sum", "per_output"], keep_per_sample=False
+    )
+    assert_same_report(lean, full)
+    assert_allclose(lean.convention("mean").value, np.mean((y_pred - y_true) ** 2), rtol=1e-13)
+
+
+def test_float32_input_shares_keras_work_and_keeps_its_value(tmp_path):
+    """float32 files: Keras's cast is the identity, so its value equals the float64 one exactly."""
+    rng = np.random.default_rng(11)
+    p, y = rng.normal(size=(N, K)).astype(np.float32), rng.normal(size=(N, K)).astype(np.float32)
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "y.npy", y)
+    report = evaluate("mse", str(tmp_path / "p.npy"), str(tmp_path / "y.npy"), chunk_rows=CHUNK)
+    values = {f.framework: f.value for f in report.frameworks}
+    expected = np.mean((p.astype(np.float64) - y.astype(np.float64)) ** 2)
+    for framework, value in values.items():
+        assert_allclose(value, expected, rtol=1e-14, err_msg=framework)
+
+
+def test_prefetch_keeps_order_and_reraises_after_the_items_before_the_error():
+    def produce():
+        yield from range(5)
+        raise ValueError("boom at 5")
+
+    got = []
+    with pytest.raises(ValueError, match="boom at 5"):
+        for item in prefetch(produce):
+            got.append(item)
+    assert got == [0, 1, 2, 3, 4]
+
+
+def test_prefetch_stops_its_producer_when_the_consumer_stops_early():
+    produced = []
+
+    def produce():
+        for i in range(10_000):
+            produced.append(i)
+            yield i
+
+    stream = prefetch(produce, depth=2)
+    assert next(stream) == 0
+    stream.close()
+    import time
+
+    time.sleep(0.3)
+    assert len(produced) <= 5  # one taken, two queued, one blocked in put: the producer stopped
