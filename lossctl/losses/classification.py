@@ -631,7 +631,7 @@ def bce(b: Batch, p: Params) -> np.ndarray:
     ),
 )
 def kld(b: Batch, p: Params) -> np.ndarray:
-    """Kullback–Leibler divergence KL(P‖Q) of the predicted distribution Q from the true distribution P.
+    """Kullback–Leibler divergence: KL(P‖Q) of the predicted distribution Q from the true distribution P.
 
     e[i,k] = P[i,k]·log(P[i,k] / Q[i,k])   (0·log 0 = 0; labels are P, predictions are Q)
     l_i = Σ_k e[i,k], the KL divergence of sample i, so the frameworks report batch_mean.
