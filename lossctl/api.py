@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from .compute import Report, compute, signature
 from .errors import UsageError
 from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_batches
+from .io.columns import select, split
 from .losses import Loss, Params, get_loss
 
 
 def evaluate(
     loss: str | Loss,
     predictions: str,
-    labels: str | Source,
+    labels: str | Source | None,
     weights: str | None = None,
     *,
     params: Params | None = None,
@@ -21,6 +22,8 @@ def evaluate(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     nan: str = "error",
     keep_per_sample: bool = True,
+    pred_cols: str | None = None,
+    label_cols: str | None = None,
 ) -> Report:
     """Read ``predictions``, ``labels`` (and ``weights``) and compute ``loss`` under every convention.
 
@@ -28,7 +31,10 @@ def evaluate(
     CSV on standard input; ``labels`` may also be an opened
     :class:`~lossctl.io.Source`, so labels shared by many checks are read once.
     Warnings for the user (e.g. labels read as class indices) are returned in
-    ``Report.notes``.
+    ``Report.notes``. ``pred_cols``/``label_cols`` select columns (see
+    :mod:`lossctl.io.columns`); with ``labels=None`` both come from the
+    predictions file, the predictions being every column not in ``label_cols``
+    unless ``pred_cols`` says otherwise.
 
     >>> r = evaluate("mse", "sample_data/preds.csv", "sample_data/labels.csv")
     >>> round(r.convention("mean").value, 12), round(r.convention("batch_mean").value, 12)
@@ -37,8 +43,18 @@ def evaluate(
     spec = get_loss(loss) if isinstance(loss, str) else loss
     if predictions == "-" and labels == "-":
         raise UsageError("only one of PREDICTIONS and LABELS can be - (standard input)")
+    if labels is None and label_cols is None:
+        raise UsageError(
+            "give LABELS, or read the labels from the predictions file with --label-cols "
+            "(e.g. lossctl mse results.csv --pred-cols 'p*' --label-cols 'y*')"
+        )
     pred_src = open_source(predictions)
-    label_src = labels if isinstance(labels, Source) else open_source(labels)  # a Source: read once, reused
+    if labels is None:
+        pred_src, label_src = split(pred_src, pred_cols, label_cols)
+    else:
+        label_src = labels if isinstance(labels, Source) else open_source(labels)  # a Source: read once, reused
+        pred_src = select(pred_src, pred_cols, "--pred-cols")
+        label_src = select(label_src, label_cols, "--label-cols")
     weight_src = open_source(weights) if weights else None
     notes: list[str] = []
     if spec.index_labels and label_src.columns() == 1 and pred_src.columns() > 1:

@@ -25,6 +25,8 @@ def run_loss(
     params: Params,
     chunk_rows: int,
     nan: str,
+    pred_cols: str | None = None,
+    label_cols: str | None = None,
 ) -> int:
     from ..api import evaluate
     from ..render import FORMATS, table, to_delimited, to_json, to_plain
@@ -32,8 +34,11 @@ def run_loss(
     fmt = (fmt or default_format()).lower()
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
-    if labels is None:
-        raise UsageError(f"{loss.name} needs LABELS: lossctl {loss.name} PREDICTIONS LABELS")
+    if labels is None and label_cols is None:
+        raise UsageError(
+            f"{loss.name} needs LABELS: lossctl {loss.name} PREDICTIONS LABELS, or one file with "
+            f"--label-cols (e.g. lossctl {loss.name} results.csv --pred-cols 'p*' --label-cols 'y*')"
+        )
     report = evaluate(
         loss,
         predictions,
@@ -43,6 +48,8 @@ def run_loss(
         conventions=conventions or None,
         chunk_rows=chunk_rows,
         nan=nan,
+        pred_cols=pred_cols,
+        label_cols=label_cols,
     )
     for note in report.notes:
         warn(note)
@@ -78,6 +85,8 @@ def _make_command(loss: Loss):
             params=params,
             chunk_rows=kw["chunk_rows"],
             nan=kw["nan"],
+            pred_cols=kw["pred_cols"],
+            label_cols=kw["label_cols"],
         )
 
     P = inspect.Parameter
@@ -166,6 +175,34 @@ def _make_command(loss: Loss):
             default="error",
             annotation=Annotated[
                 str, typer.Option("--nan", help="error: refuse NaN; omit: drop samples with NaN and report how many.")
+            ],
+        ),
+        P(
+            "pred_cols",
+            P.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                str | None,
+                typer.Option(
+                    "--pred-cols",
+                    help="Columns of PREDICTIONS to use, comma-separated: names (p0), 0-based indices (3), "
+                    "ranges (2:5 = 2,3,4) or globs ('p*').",
+                    show_default=False,
+                ),
+            ],
+        ),
+        P(
+            "label_cols",
+            P.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                str | None,
+                typer.Option(
+                    "--label-cols",
+                    help="Columns of LABELS to use, in the same syntax; without LABELS, read the labels from "
+                    "the PREDICTIONS file (the predictions are then the other columns unless --pred-cols).",
+                    show_default=False,
+                ),
             ],
         ),
         P(

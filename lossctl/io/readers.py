@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +13,6 @@ import numpy as np
 from ..errors import InputError
 
 DEFAULT_CHUNK_ROWS = 65536
-TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 @dataclass
@@ -24,14 +22,20 @@ class Source:
     name: str
     _chunks: Callable[[int], Iterator[np.ndarray]]
     dtype: str = "float64"
-    #: column names where the file has them (parquet), for column selection; None otherwise
+    #: column names where the file has them (parquet, a CSV header), for column selection; None otherwise
     column_names: tuple[str, ...] | None = None
+    #: the number of columns when known without reading rows
+    width: int | None = None
+    #: a cheaper Source reading only the given 0-based columns (text files parse only those); None: slice chunks
+    project: Callable[[Sequence[int]], Source] | None = None
 
     def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[np.ndarray]:
         return self._chunks(rows)
 
     def columns(self) -> int:
-        """The number of columns, from the first chunk (0 for an empty input)."""
+        """The number of columns: ``width``, else from the first chunk (0 for an empty input)."""
+        if self.width is not None:
+            return self.width
         first = next(iter(self.chunks(1024)), None)
         return 0 if first is None else first.shape[1]
 
@@ -70,58 +74,12 @@ def _array_source(arr: np.ndarray, name: str) -> Source:
     return Source(name, chunks, str(arr.dtype))
 
 
-def _parse_text(text: str, name: str) -> np.ndarray:
-    """Parse delimited text into a 2-D float64 array (header row skipped)."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    if not lines:
-        raise InputError(f"{name} is empty; it needs one row per sample")
-    try:
-        dialect = csv.Sniffer().sniff(lines[0], delimiters=",\t; ")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    rows = list(csv.reader(lines, delimiter=delimiter, skipinitialspace=True))
-    start = 0
-    try:
-        [float(x) for x in rows[0]]
-    except ValueError:
-        start = 1  # a header row
-    if start >= len(rows):
-        raise InputError(f"{name} has a header row but no data rows")
-    width = len(rows[start])
-    out = np.empty((len(rows) - start, width))
-    for i, row in enumerate(rows[start:], start=start):
-        if len(row) != width:
-            raise InputError(
-                f"{name} line {i + 1} has {len(row)} columns but earlier rows have {width}; "
-                "every row needs the same number of values"
-            )
-        for j, cell in enumerate(row):
-            try:
-                out[i - start, j] = float(cell)
-            except ValueError:
-                raise InputError(f"{name} line {i + 1} column {j + 1} is not a number: {cell.strip()!r}") from None
-    return out
-
-
-def _text_source(read: Callable[[], str], name: str) -> Source:
-    arr = _parse_text(read(), name)
-    return _array_source(arr, name)
-
-
-def _read_path_text(path: str, name: str) -> str:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            return f.read()
-    except UnicodeDecodeError:
-        raise InputError(f"{name} is not UTF-8 text; save it as UTF-8 CSV") from None
-
-
 def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
     """Open ``spec``: a path, ``path.npz:key``, or ``-`` for CSV on standard input."""
     if spec == "-":
-        stream = stdin if stdin is not None else sys.stdin
-        return _text_source(stream.read, "<stdin>")
+        from .text import stdin_source
+
+        return stdin_source(stdin if stdin is not None else sys.stdin)
     path, key = spec, None
     if ".npz:" in spec:
         path, key = spec.rsplit(":", 1)
@@ -135,10 +93,16 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
     binary = open_binary(path, key, name)
     if binary is not None:
         return binary
-    lower = path.lower()
-    if lower.endswith(TEXT_SUFFIXES):
-        return _text_source(lambda: _read_path_text(path, name), name)
-    raise InputError(f"{name}: unknown file type; use .csv, .tsv, .txt, .npy, .npz or .parquet (or - for CSV on stdin)")
+    from .text import is_text, text_source  # .csv/.tsv/.txt, optionally .gz
+
+    if is_text(path):
+        return text_source(path, name)
+    ext = os.path.splitext(path)[1]
+    what = f"an unknown file type ({ext})" if ext else "no file extension"
+    raise InputError(
+        f"{name} has {what}; name it .csv, .tsv or .txt (optionally .gz), .npy, .npz or .parquet "
+        "(or use - for CSV on stdin)"
+    )
 
 
 def read_array(spec: str) -> np.ndarray:
