@@ -125,7 +125,12 @@ def _gunzip(pieces: Iterator[bytes], name: str) -> Iterator[bytes]:
 
 
 def _decompressed(pieces: Iterator[bytes], name: str, gz_suffix: bool) -> Iterator[bytes]:
-    first = next(pieces, b"")
+    first = b""
+    while len(first) < len(_GZIP_MAGIC):
+        piece = next(pieces, b"")
+        if not piece:
+            break
+        first += piece
     if first.startswith(_GZIP_MAGIC):
         yield from _gunzip(_chain(first, pieces), name)
         return
