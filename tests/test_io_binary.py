@@ -119,6 +119,27 @@ def test_parquet_keeps_column_names_and_skips_the_pandas_index():
     assert open_source(f"{MESSY}/fortran.npy").column_names is None
 
 
+def test_width_is_known_without_reading_rows():
+    assert open_source(f"{MESSY}/fortran.npy").width == 3
+    assert open_source(f"{MESSY}/1d.npy").width == 1
+    assert open_source(f"{MESSY}/compressed.npz:preds").width == 3
+    assert open_source(f"{MESSY}/mixed_types.parquet").width == 3
+
+
+def test_parquet_projection_reads_only_the_selected_columns():
+    # text_column.parquet: pred [0.9, 0.2, 0.4], label ["cat", "dog", "cat"]
+    source = open_source(f"{BAD}/text_column.parquet")
+    assert source.column_names == ("pred", "label")
+    with pytest.raises(InputError, match="column 'label' holds string values"):
+        list(source.chunks())
+    only_pred = source.project([0])
+    assert only_pred.column_names == ("pred",) and only_pred.width == 1
+    assert_array_equal(np.concatenate(list(only_pred.chunks(2))), [[0.9], [0.2], [0.4]])
+    swapped = open_source(f"{MESSY}/mixed_types.parquet").project([2, 0])
+    assert swapped.column_names == ("u16", "i8")
+    assert_array_equal(np.concatenate(list(swapped.chunks())), REF[:, [2, 0]])
+
+
 def test_parquet_nulls_become_nan():
     got = lossctl.read_array(f"{MESSY}/nulls.parquet")
     # pred [0.5, null, 1.5, 2.0]; count [1, 2, null, 4]; flag [True, False, True, null]
@@ -291,6 +312,35 @@ def test_missing_npz_key_lists_the_keys(cli):
         "several.npz has no array 'logits'",
         "its arrays are: preds, labels",
     )
+
+
+def _npy_with_header(path: Path, header: str) -> str:
+    """A version 1.0 .npy file with a hand-written header dict (padded to 64 bytes) and 48 bytes of data."""
+    text = header + " " * (-(10 + len(header) + 1) % 64) + "\n"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text.encode("latin1") + bytes(48))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "header,fragment",
+    [
+        ("{'descr': '<f8', 'fortran_order': False, 'shape': (-3, 2), }", "shape (-3, 2) has a negative size"),
+        ("{'descr': '<f8', 'fortran_order': False, 'shape': (4, 2), }", "(64 bytes of data) but only 48 bytes follow"),
+        ("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", None),  # control: a valid hand-made file
+        ("{'descr': 'not a dtype', 'fortran_order': False, 'shape': (6,), }", "corrupt .npy header"),
+        ("{'descr': '<f8', 'shape': (6,), }", "corrupt .npy header"),
+        ("[1, 2, 3]", "corrupt .npy header"),
+        ("{'descr': '<f8', 'fortran_order': False, 'shape': (6,), '__import__': os}", "corrupt .npy header"),
+    ],
+)
+def test_hand_written_headers(cli, tmp_path, header, fragment):
+    spec = _npy_with_header(tmp_path / "hand.npy", header)
+    result = cli("mse", spec, spec, "-f", "plain", "-c", "mean")
+    if fragment is None:
+        assert result.exit_code == 0, result.stderr
+        assert float(result.stdout) == 0.0
+    else:
+        assert_error(result, "hand.npy", fragment)
 
 
 def test_bad_input_is_an_input_error_in_the_api():

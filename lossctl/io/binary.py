@@ -64,10 +64,13 @@ def _looks_like(head: bytes) -> tuple[str, str | None]:
             return what, ext
     try:
         text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "binary data of an unknown kind", None
-    if text.isprintable() or all(c.isprintable() or c in "\r\n\t" for c in text):
-        return f"text (first line {text.splitlines()[0][:40]!r})", ".csv"
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 3:  # not just a character cut in two at the end of the sniffed bytes
+            return "binary data of an unknown kind", None
+        text = head[: e.start].decode("utf-8")
+    text = text.removeprefix("\ufeff")
+    if text.strip() and all(c.isprintable() or c in "\r\n\t" for c in text):
+        return f"text (first line {text.strip().splitlines()[0][:40]!r})", ".csv"
     return "binary data of an unknown kind", None
 
 
@@ -124,6 +127,8 @@ def _check_shape(shape: tuple[int, ...], name: str) -> tuple[int, int]:
             f"{name} is {len(shape)}-D with shape {shape}; lossctl reads 2-D arrays (rows are samples, "
             "columns are outputs): reshape it to (N, K) first, e.g. arr.reshape(len(arr), -1)"
         )
+    if any(d < 0 for d in shape):
+        raise InputError(f"{name} has a corrupt header: shape {tuple(shape)} has a negative size")
     n, k = (1, 1) if len(shape) == 0 else (shape[0], 1) if len(shape) == 1 else shape
     if n == 0:
         raise InputError(f"{name} is empty (shape {tuple(shape)}): it has 0 rows; it needs one row per sample")
@@ -262,7 +267,7 @@ def npy_source(path: str, name: str) -> Source:
             else:
                 yield from _c_blocks(f, header, rows, name)
 
-    return Source(name, chunks, header.dtype.name)
+    return Source(name, chunks, header.dtype.name, width=header.cols)
 
 
 def _npz_error(name: str, e: BaseException) -> InputError:
@@ -323,7 +328,7 @@ def npz_source(path: str, key: str | None, name: str) -> Source:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
             raise _npz_error(shown, e) from None
 
-    return Source(shown, chunks, header.dtype.name)
+    return Source(shown, chunks, header.dtype.name, width=header.cols)
 
 
 def _is_numeric(pa, t) -> bool:
@@ -334,38 +339,54 @@ def parquet_source(path: str, name: str) -> Source:
     """A ``.parquet`` file of numeric columns, read by record batches; nulls become NaN.
 
     Columns that hold a pandas index (``DataFrame.to_parquet`` writes non-range
-    indexes as columns) are skipped; the names of the columns read are kept as
-    ``Source.column_names``.
+    indexes as columns) are skipped; the names of the other columns are kept as
+    ``Source.column_names``. A non-numeric column is refused when it is read,
+    so column selection (``Source.project``) can leave an id column behind.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    errors = (pa.ArrowException, OSError, ValueError)
     try:
         with pq.ParquetFile(path) as pf:
             schema = pf.schema_arrow
             num_rows = pf.metadata.num_rows
-    except errors as e:
+    except (pa.ArrowException, OSError, ValueError) as e:
         raise _wrong_content(path, name, ".parquet", str(e).splitlines()[0] if str(e) else "") from None
     index = set()
     meta = schema.pandas_metadata
     if meta:
         index = {c for c in meta.get("index_columns", []) if isinstance(c, str)}
     fields = [f for f in schema if f.name not in index]
-    for field in fields:
-        if not _is_numeric(pa, field.type):
-            raise InputError(
-                f"{name} column {field.name!r} holds {field.type} values; lossctl needs numeric columns "
-                "(integers, floats or booleans): drop that column or encode it as numbers"
-            )
     if not fields:
         raise InputError(f"{name} has no data columns; it needs one numeric column per output")
     if num_rows == 0:
         raise InputError(f"{name} is empty: it has 0 rows; it needs one row per sample")
+    return _parquet_columns(path, name, fields)
+
+
+def _parquet_columns(path: str, name: str, fields: list) -> Source:
+    """The Source of ``fields`` (pyarrow fields) of the parquet file at ``path``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     names = tuple(f.name for f in fields)
-    dtype = np.result_type(*(np.dtype(f.type.to_pandas_dtype()) for f in fields))
+    numeric = [f for f in fields if _is_numeric(pa, f.type)]
+    dtype = np.result_type(*(np.dtype(f.type.to_pandas_dtype()) for f in numeric)) if numeric else np.dtype("f8")
+
+    def check() -> None:
+        for field in fields:
+            if not _is_numeric(pa, field.type):
+                raise InputError(
+                    f"{name} column {field.name!r} holds {field.type} values; lossctl needs numeric columns "
+                    "(integers, floats or booleans): drop that column, encode it as numbers, or select the "
+                    "numeric columns (--pred-cols/--label-cols)"
+                )
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise InputError(f"{name} has more than one column named {twice[0]!r}; give each column its own name")
 
     def chunks(rows: int) -> Iterator[np.ndarray]:
+        check()
         try:
             with pq.ParquetFile(path) as pf:
                 for batch in pf.iter_batches(batch_size=rows, columns=list(names), use_pandas_metadata=False):
@@ -373,12 +394,15 @@ def parquet_source(path: str, name: str) -> Source:
                     for j, column in enumerate(batch.columns):
                         out[:, j] = column.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False)
                     yield out
-        except errors as e:
+        except (pa.ArrowException, OSError, ValueError) as e:
             raise InputError(
                 f"{name} is a corrupt .parquet file ({e}); write it again with DataFrame.to_parquet"
             ) from None
 
-    return Source(name, chunks, dtype.name, column_names=names)
+    def project(indices) -> Source:
+        return _parquet_columns(path, name, [fields[i] for i in indices])
+
+    return Source(name, chunks, dtype.name, column_names=names, width=len(fields), project=project)
 
 
 #: suffix -> opener(path, key, name)
