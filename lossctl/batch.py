@@ -26,6 +26,8 @@ import math
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -99,7 +101,7 @@ class Bounds:
             flags = " and ".join(
                 f"--{name} {bound:g}" for name, bound in (("min", self.min), ("max", self.max)) if bound is not None
             )
-            why = f" ({note})" if note else ""
+            why = f" ({note.removeprefix('undefined: ')})" if note else ""
             return f"{subject} is undefined{why}, so it cannot meet {flags}"
         if self.max is not None and value > self.max:
             return f"{subject} = {_shown(value, self.max)} is above --max {self.max:g}"
@@ -388,8 +390,18 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C once, without worker tracebacks
+def _worker_init(parent: int) -> None:
+    """Set up a worker: the parent handles Ctrl-C (once, without worker tracebacks), and the worker
+    ends by itself when the parent is gone (killed, or ended by a closed pipe in ``lossctl check | head``);
+    otherwise it would wait forever for work and hold the parent's stdout/stderr open."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="lossctl-parent-watch", daemon=True).start()
 
 
 def run_checks(checks: Sequence[Check], jobs: int = 1) -> Iterator[Result]:
@@ -413,7 +425,7 @@ def run_checks(checks: Sequence[Check], jobs: int = 1) -> Iterator[Result]:
                 except LossctlError:
                     pass  # remembered in _LABELS; each check using it reports the error
         context = multiprocessing.get_context("fork" if fork else "spawn")
-        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
+        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),))
         try:
             yield from executor.map(run_check, checks)
         except BaseException:
