@@ -340,7 +340,19 @@ def delimited(rows: list[list[str]], delimiter: str) -> str:
 
 # --------------------------------------------------------------------------- pipelines: lossctl check
 
-CHECK_COLUMNS = ("file", "labels", "loss", "convention", "value", "max", "min", "status", "message", "notes", "signature")
+CHECK_COLUMNS = (
+    "file",
+    "labels",
+    "loss",
+    "convention",
+    "value",
+    "max",
+    "min",
+    "status",
+    "message",
+    "notes",
+    "signature",
+)
 _STATUS_STYLE = {"pass": "green", "fail": "red bold", "error": "yellow bold"}
 
 
