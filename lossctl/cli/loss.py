@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import inspect
+import json
+import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import numpy as np
 import typer
 
 from ..errors import UsageError
 from ..losses import LOSSES, Loss, Params
-from . import EXIT_OK, _stdout, app, default_format, warn
+from . import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail, warn
+
+if TYPE_CHECKING:
+    from ..batch import Bounds
 
 
 def run_loss(
@@ -27,40 +33,123 @@ def run_loss(
     nan: str,
     pred_cols: str | None = None,
     label_cols: str | None = None,
+    bounds: Bounds | None = None,
+    per_sample: str | None = None,
+    worst: int | None = None,
+    signature_only: bool = False,
 ) -> int:
     from ..api import evaluate
-    from ..render import FORMATS, table, to_delimited, to_json, to_plain
+    from ..batch import Bounds
+    from ..conventions import get_convention
+    from ..output import per_sample_format, write_per_sample
+    from ..render import FORMATS, worst_samples
 
+    from_env = not fmt and bool(os.environ.get("LOSSCTL_FORMAT"))
     fmt = (fmt or default_format()).lower()
     if fmt not in FORMATS:
-        raise UsageError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
+        origin = " (from LOSSCTL_FORMAT)" if from_env else ""
+        raise UsageError(f"unknown format {fmt!r}{origin}; choose one of: {', '.join(FORMATS)}")
     if labels is None and label_cols is None:
         raise UsageError(
             f"{loss.name} needs LABELS: lossctl {loss.name} PREDICTIONS LABELS, or one file with "
             f"--label-cols (e.g. lossctl {loss.name} results.csv --pred-cols 'p*' --label-cols 'y*')"
         )
+    bounds = bounds or Bounds()
+    gated = _gated_convention(conventions, bounds)
+    if per_sample:
+        per_sample_format(per_sample)  # a bad output name fails before the computing starts
+    asked = [get_convention(c).name for c in conventions] if conventions else None
+    need_vector = bool(per_sample or worst or (fmt == "table" and not signature_only))
+    borrowed = need_vector and asked is not None and "per_sample" not in asked
     report = evaluate(
         loss,
         predictions,
         labels,
         weights,
         params=params,
-        conventions=conventions or None,
+        conventions=[*asked, "per_sample"] if borrowed else asked,
         chunk_rows=chunk_rows,
         nan=nan,
         pred_cols=pred_cols,
         label_cols=label_cols,
     )
+    values = _per_sample_values(report, borrowed) if need_vector else None
+    if report.dropped and (per_sample or worst):
+        raise UsageError(
+            f"--nan omit dropped {report.dropped} samples, so per-sample rows would not match the input's rows; "
+            "drop --per-sample/--worst, or remove the NaN rows from the files first"
+        )
     for note in report.notes:
         warn(note)
-    if fmt == "table":
-        _stdout().print(table(report, precision or 6))
+    if per_sample:
+        write_per_sample(per_sample, values)
+    _print_report(report, fmt, precision, values, worst_samples(values, worst) if worst else None, signature_only)
+    return _gate(report, gated, bounds, "<stdin>" if predictions == "-" else predictions)
+
+
+def _gated_convention(conventions: list[str] | None, bounds) -> str | None:
+    """The convention --max/--min gate: the one given with -c, else (None) the loss's primary one."""
+    from ..batch import scalar_convention
+
+    if not bounds:
+        return None
+    if conventions and len(conventions) > 1:
+        raise UsageError(
+            f"--max/--min gate one convention but -c was given {len(conventions)} times; "
+            "give one -c, or none to gate the loss's primary convention"
+        )
+    return scalar_convention(conventions[0]) if conventions else None
+
+
+def _per_sample_values(report, borrowed: bool):
+    """The per-sample vector; when it was only computed for --per-sample/--worst/the histogram, hide its row."""
+    from ..compute import signature
+    from ..losses import get_loss
+
+    values = report.convention("per_sample").value
+    if borrowed:
+        report.conventions = [c for c in report.conventions if c.name != "per_sample"]
+        report.signature = signature(report, get_loss(report.loss))
+    return values
+
+
+def _print_report(report, fmt: str, precision: int | None, values, worst, signature_only: bool) -> None:
+    from ..render import delimited, extra_rows, histogram, report_dict, table, to_delimited, to_plain, worst_table
+    from ..render import fmt as number
+
+    if signature_only:
+        sys.stdout.write(report.signature + "\n")
+    elif fmt == "table":
+        console = _stdout()
+        console.print(table(report, precision or 6))
+        if values is not None and len(values) > 1:
+            console.print(histogram(values))
+        if worst:
+            console.print(worst_table(worst, precision or 6))
     elif fmt == "json":
-        sys.stdout.write(to_json(report) + "\n")
+        sys.stdout.write(json.dumps(report_dict(report, worst), indent=2, allow_nan=False) + "\n")
     elif fmt in ("csv", "tsv"):
-        sys.stdout.write(to_delimited(report, "," if fmt == "csv" else "\t", precision or 15))
-    else:
-        sys.stdout.write(to_plain(report, precision or 15))
+        delimiter = "," if fmt == "csv" else "\t"
+        rows = extra_rows(report, worst, precision or 15)
+        sys.stdout.write(to_delimited(report, delimiter, precision or 15) + delimited(rows, delimiter))
+    else:  # plain: one convention is the bare number; several are `name value` lines and the signature
+        text = to_plain(report, precision or 15)
+        text += "".join(f"worst {row} {number(value, precision or 15)}\n" for row, value in worst or [])
+        if len(report.conventions) > 1:
+            text += f"signature {report.signature}\n"
+        sys.stdout.write(text)
+
+
+def _gate(report, convention: str | None, bounds, name: str) -> int:
+    """Exit code 1 and one ``fail:`` line when the gated value crosses --max/--min, else 0."""
+    if not bounds:
+        return EXIT_OK
+    gated = report.convention(convention or report.primary)
+    value = None if isinstance(gated.value, np.ndarray) else gated.value
+    message = bounds.crossed(f"{name}: {report.loss} {gated.name}", value, gated.note)
+    if message:
+        fail(message)
+        return EXIT_THRESHOLD
     return EXIT_OK
 
 
@@ -71,6 +160,8 @@ def _loss_help(loss: Loss) -> str:
 
 def _make_command(loss: Loss):
     def command(**kw) -> int:
+        from ..batch import Bounds
+
         params = Params(logits=kw.pop("logits", False), delta=kw.pop("delta", 1.0))
         if params.delta <= 0:
             raise UsageError(f"--delta must be > 0, not {params.delta:g}")
@@ -87,6 +178,10 @@ def _make_command(loss: Loss):
             nan=kw["nan"],
             pred_cols=kw["pred_cols"],
             label_cols=kw["label_cols"],
+            bounds=Bounds(kw["max_bound"], kw["min_bound"]),
+            per_sample=kw["per_sample"],
+            worst=kw["worst"],
+            signature_only=kw["signature_only"],
         )
 
     P = inspect.Parameter
@@ -203,6 +298,62 @@ def _make_command(loss: Loss):
                     "the PREDICTIONS file (the predictions are then the other columns unless --pred-cols).",
                     show_default=False,
                 ),
+            ],
+        ),
+        P(
+            "max_bound",
+            P.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                float | None,
+                typer.Option(
+                    "--max",
+                    help="Exit 1 if the gated value is above this (inclusive). Gated: the -c convention, "
+                    "else the loss's primary one (* in the table).",
+                    show_default=False,
+                ),
+            ],
+        ),
+        P(
+            "min_bound",
+            P.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                float | None,
+                typer.Option("--min", help="Exit 1 if the gated value is below this (inclusive).", show_default=False),
+            ],
+        ),
+        P(
+            "per_sample",
+            P.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                str | None,
+                typer.Option(
+                    "--per-sample",
+                    help="Write each sample's loss to FILE (.csv, .tsv or .npy), atomically.",
+                    metavar="FILE",
+                    show_default=False,
+                ),
+            ],
+        ),
+        P(
+            "worst",
+            P.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                int | None,
+                typer.Option(
+                    "--worst", min=1, help="List the K samples with the highest loss.", metavar="K", show_default=False
+                ),
+            ],
+        ),
+        P(
+            "signature_only",
+            P.KEYWORD_ONLY,
+            default=False,
+            annotation=Annotated[
+                bool, typer.Option("--signature-only", help="Print only the signature of the numbers.")
             ],
         ),
         P(
