@@ -13,8 +13,8 @@ from ..frameworks import KERAS_EPS, SKLEARN_EPS, Framework
 from ._registry import Batch, Params, check_domain, register
 
 LOG2 = float(np.log(2.0))
-#: the upper bound Keras puts on 1/‖x‖ when normalizing (``1 / epsilon``, held in float32)
-KERAS_INV_EPS = float(np.float32(1.0 / 1e-7))
+#: Keras caps 1/‖x‖ at ``1 / epsilon`` = 1e7 (exact in float32) when normalizing: a norm floored at 1e-7
+KERAS_NORM_FLOOR = 1.0 / float(np.float32(1.0 / 1e-7))
 #: the constant PyTorch's cosine_embedding_loss adds to each squared norm
 TORCH_COSINE_EPS = 1e-12
 #: PyTorch PoissonNLLLoss's default ``eps`` (used with ``log_input=False``)
@@ -583,9 +583,8 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
 
 def _keras_cosine(b: Batch, p: Params) -> np.ndarray:
     def unit(x: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            inv_norm = np.minimum(1.0 / np.sqrt(np.sum(x**2, axis=1, keepdims=True)), KERAS_INV_EPS)
-        return x * inv_norm
+        # x · min(1/‖x‖, 1e7) is x / max(‖x‖, 1e-7); dividing keeps one-column rows exactly ±1
+        return x / np.maximum(np.sqrt(np.sum(x**2, axis=1, keepdims=True)), KERAS_NORM_FLOOR)
 
     return -np.sum(unit(b.y_true) * unit(b.y_pred), axis=1)
 
