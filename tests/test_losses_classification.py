@@ -568,8 +568,10 @@ def test_bce_logits_equal_sigmoid_probabilities(pairs):
     with np.errstate(over="ignore"):
         p = 1 / (1 + np.exp(-z))
     a = values(run("bce", z, y, params=LOGITS))["sum"]
-    if np.all((p > 1e-12) & (p < 1 - 1e-12)):
-        assert_allclose(a, values(run("bce", p, y))["sum"], rtol=1e-6, atol=1e-9)
+    # the probability path loses digits in 1 − p as p nears 1 (that is why --logits exists), so compare only
+    # where 1 − p keeps at least 10 digits
+    if np.all((p > 1e-6) & (p < 1 - 1e-6)):
+        assert_allclose(a, values(run("bce", p, y))["sum"], rtol=1e-8, atol=1e-12)
     assert np.isfinite(a)  # stable: never log(0), even for z = ±30
 
 
