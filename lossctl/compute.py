@@ -309,7 +309,11 @@ def _framework_result(
     declared = _declared_convention(fw, weighted)
     convention, note = declared, fw.note or None
     target = conventions.get(declared) if declared else None
-    if target is None or target.value is None or not math.isclose(value, target.value, rel_tol=fw.rtol, abs_tol=1e-300):
+    if (
+        target is None
+        or target.value is None
+        or not math.isclose(value, target.value, rel_tol=fw.rtol, abs_tol=fw.atol)
+    ):
         convention = None
         if declared and not note:
             note = f"differs from {declared}"

@@ -87,3 +87,8 @@ class Framework:
     def rtol(self) -> float:
         """How closely the real framework reproduces this value (Keras computes in float32)."""
         return 2e-6 if self.float32 else 1e-12
+
+    @property
+    def atol(self) -> float:
+        """Absolute slack for values near 0: float32 logs carry ~1e-7 absolute error."""
+        return 2e-7 if self.float32 else 1e-15

@@ -39,10 +39,11 @@ def test_invariant_to_sample_order(name, shape, seed):
     perm = np.random.default_rng(seed + 1).permutation(len(y_pred))
     a, b = run(name, y_pred, y_true), run(name, y_pred[perm], y_true[perm])
     for key, value in scalars(a).items():
-        assert_allclose(scalars(b)[key], value, rtol=1e-12, atol=1e-300, err_msg=key)
+        assert_allclose(scalars(b)[key], value, rtol=1e-12, atol=1e-14, err_msg=key)
     assert_allclose(values(b)["per_sample"], values(a)["per_sample"][perm], rtol=1e-12)
     for fa, fb in zip(a.frameworks, b.frameworks, strict=True):
-        assert_allclose(fb.value, fa.value, rtol=1e-12, err_msg=fa.call)
+        # sums of mixed-sign terms (cosine) can cancel to ~0, so allow an absolute float64 rounding error
+        assert_allclose(fb.value, fa.value, rtol=1e-12, atol=1e-14, err_msg=fa.call)
 
 
 @pytest.mark.parametrize("name", LOSS_NAMES)
