@@ -190,8 +190,10 @@ def compute(
     weighted: bool | None = None
     first_bad: int | None = None
     warned: dict[str, None] = {}  # insertion-ordered set of warning messages
+    run_state: dict = {}  # shared by every batch of this pass (checks that span chunks)
 
     for batch in batches:
+        batch = replace(batch, run=run_state)
         if weighted is None:
             weighted = batch.weights is not None
             frameworks = [fw for fw in loss.frameworks if fw.applies(params, weighted, batch.y_pred.shape[1])]

@@ -125,3 +125,17 @@ def test_one_dimensional_npy_equals_n_by_1(name, tmp_path):
     b = evaluate(name, str(tmp_path / "p2.npy"), str(tmp_path / "y2.npy"))
     assert a.shape == b.shape == (9, 1)
     assert scalars(a) == scalars(b)
+
+
+def test_checks_that_span_chunks_see_every_chunk(tmp_path):
+    """hinge refuses 0 and -1 as the negative class even when they sit in different chunks."""
+    from lossctl import evaluate
+    from lossctl.errors import InputError
+
+    y = np.ones((10, 1))
+    y[2], y[8] = 0.0, -1.0
+    np.save(tmp_path / "y.npy", y)
+    np.save(tmp_path / "p.npy", np.linspace(-1, 1, 10)[:, None])
+    for chunk_rows in (3, 100):
+        with pytest.raises(InputError, match=r"row 3 has 0, row 9 has -1"):
+            evaluate("hinge", str(tmp_path / "p.npy"), str(tmp_path / "y.npy"), chunk_rows=chunk_rows)

@@ -183,11 +183,16 @@ def _validate_hinge(loss: str):
     def validate(b: Batch, p: Params) -> None:
         y = b.y_true
         check_domain(b, "labels", ~np.isin(y, (-1.0, 0.0, 1.0)), f"{loss} expects labels -1/+1 or 0/1")
-        zero, minus = np.flatnonzero((y == 0).any(axis=1)), np.flatnonzero((y == -1).any(axis=1))
-        if len(zero) and len(minus):
+        # the first row holding 0 and the first holding -1, across every chunk of this pass
+        seen = b.run if b.run is not None else {}
+        for value, key in ((0.0, "hinge_zero_row"), (-1.0, "hinge_minus_row")):
+            rows = np.flatnonzero((y == value).any(axis=1))
+            if len(rows) and key not in seen:
+                seen[key] = b.start + int(rows[0]) + 1
+        if "hinge_zero_row" in seen and "hinge_minus_row" in seen:
             raise DomainError(
-                f"{loss} labels mix 0 and -1 as the negative class ({{labels}} row {b.start + zero[0] + 1} has 0, "
-                f"row {b.start + minus[0] + 1} has -1); use -1/+1 or 0/1, not both"
+                f"{loss} labels mix 0 and -1 as the negative class ({{labels}} row {seen['hinge_zero_row']} has 0, "
+                f"row {seen['hinge_minus_row']} has -1); use -1/+1 or 0/1, not both"
             )
 
     return validate
