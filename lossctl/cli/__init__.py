@@ -64,6 +64,10 @@ def _usage_message(e: click_exc.UsageError) -> str:
 class LossctlGroup(TyperGroup):
     """Translate every failure into one ``error:`` line and an exit code, never a traceback."""
 
+    def get_command(self, ctx, cmd_name: str):  # type: ignore[override]
+        # loss names are case-insensitive, as in the Python lookup: `lossctl MAE` works
+        return super().get_command(ctx, cmd_name) or super().get_command(ctx, cmd_name.lower())
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         try:
             rv = super().main(args, prog_name or "lossctl", complete_var, standalone_mode=False, **extra)
