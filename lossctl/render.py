@@ -63,9 +63,12 @@ def table(report: Report, precision: int = 6) -> Group:
     conv.add_column("value", justify="right")
     conv.add_column("meaning", overflow="fold")
     conv.add_column("reported by", overflow="fold")
+    noted: set[str] = set()  # a note shared by several rows (e.g. "undefined: ...") is shown once
     for c in report.conventions:
         name = c.name + (" *" if c.name == report.primary else "")
-        meaning = c.short if c.note is None else f"{c.short}; {c.note}"
+        meaning = c.short
+        if c.note and c.note not in noted:
+            meaning, _ = f"{c.short}; {c.note}", noted.add(c.note)
         if isinstance(c.value, np.ndarray):
             value, detail = summarize(c.value, precision)
             meaning = f"{meaning} ({detail})"
