@@ -105,7 +105,7 @@ def check(
         typer.Argument(
             help="LOSS, then prediction files: paths, directories (their input files) or quoted globs.",
             show_default=False,
-            metavar="LOSS PRED_FILE...",
+            metavar="LOSS PRED_FILE",
         ),
     ] = None,
     labels: Annotated[
