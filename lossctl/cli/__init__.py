@@ -21,7 +21,8 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exc
 
 from .. import __version__
-from ..errors import LossctlError
+from ..errors import LossctlError, UsageError
+from ..losses import get_loss
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT = 0, 1, 2
 
@@ -65,8 +66,13 @@ class LossctlGroup(TyperGroup):
     """Translate every failure into one ``error:`` line and an exit code, never a traceback."""
 
     def get_command(self, ctx, cmd_name: str):  # type: ignore[override]
-        # loss names are case-insensitive, as in the Python lookup: `lossctl MAE` works
-        return super().get_command(ctx, cmd_name) or super().get_command(ctx, cmd_name.lower())
+        command = super().get_command(ctx, cmd_name)
+        if command is None:  # an alias or another spelling of a loss: `lossctl MAE`, `lossctl l1`
+            try:
+                command = super().get_command(ctx, get_loss(cmd_name).name)
+            except UsageError:
+                return None
+        return command
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         try:

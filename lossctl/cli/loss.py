@@ -394,8 +394,6 @@ def _make_command(loss: Loss):
 
 for _loss in LOSSES.values():
     _cmd = _make_command(_loss)
+    # aliases are resolved by LossctlGroup.get_command through the registry, so that start-up
+    # builds one command per loss rather than one per alias
     app.command(_loss.name, help=_loss_help(_loss), rich_help_panel="Losses")(_cmd)
-    for _alias in _loss.aliases:
-        app.command(_alias, hidden=True)(_cmd)
-        if "_" in _alias:
-            app.command(_alias.replace("_", "-"), hidden=True)(_cmd)
