@@ -8,17 +8,18 @@ compensated (Neumaier) summation in constant memory, so the result stays at
 float64 accuracy however long the input and does not depend on the chunk size
 beyond the last bit or two.
 
-Framework entries often share their per-sample function (``row_mean(_squared_error)``
-in four entries of ``mse``); each distinct function is evaluated once per chunk.
-When the reader says every value is exactly a float32 (``batches.float32_exact``),
-Keras's float32 cast is the identity, so its entries share that work too.
+Framework entries marked ``OWN`` report the loss's own per-sample values, so
+their sums are the convention totals and cost nothing per chunk; other entries
+are evaluated once per chunk per distinct function. When the reader says every
+value is exactly a float32 (``batches.float32_exact``), Keras's float32 cast is
+the identity and its ``OWN`` entries are free too. Row and column sums are only
+computed when a shown convention needs them (``-c mean`` needs neither).
 """
 
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -26,7 +27,7 @@ import numpy as np
 from . import __version__
 from .conventions import BY_NAME, Totals, applicable, get_convention
 from .errors import InputError, UsageError
-from .frameworks import Framework
+from .frameworks import OWN, Framework, as_float32
 from .losses import Batch, DomainError, Loss, Params
 
 
@@ -124,27 +125,53 @@ class _VectorSum:
             return np.where(np.isfinite(self.s), self.s + self.c, self.s)
 
 
-def _function_key(fn: Callable) -> Hashable:
-    """Identify a pure function by what it computes, so equal closures share one evaluation.
+def _per_sample(loss: Loss, batch: Batch, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
+    """The loss's own per-sample values ``l_i`` of a batch, and its element terms (None for kind="sample")."""
+    terms = np.asarray(loss.terms(batch, params), dtype=np.float64)
+    if loss.kind != "element":
+        return terms, None
+    rows = _row_sums(terms)
+    return (rows / terms.shape[1] if loss.inner == "mean" else rows), terms
 
-    ``row_mean(_squared_error)`` called for each of four Framework entries makes
-    four closures with the same code over the same function: they compute the
-    same thing (registered functions are pure), so they get the same key.
+
+class _FrameworkSums:
+    """Per-chunk sums of every framework entry, each distinct computation done once per chunk.
+
+    Entries marked ``OWN`` are the loss's own per-sample values: exact-float64 ones need no
+    work at all (their sums are the convention totals); float32 ones share one evaluation of
+    the loss on the float32-rounded batch, skipped when the input is exactly float32 anyway.
     """
-    if not inspect.isfunction(fn):
-        return fn
-    cells = tuple(id(c.cell_contents) for c in fn.__closure__ or ())
-    return (fn.__code__, cells, id(fn.__defaults__), id(fn.__kwdefaults__), id(fn.__globals__))
 
+    def __init__(self, loss: Loss, frameworks: list[Framework], float32_exact: bool) -> None:
+        self.loss = loss
+        self.keys: list[Hashable | None] = []
+        for fw in frameworks:
+            f32 = fw.float32 and not float32_exact  # rounding float32 values to float32 changes nothing
+            if fw.per_sample == OWN:
+                self.keys.append(("own", True) if f32 else None)
+            else:
+                self.keys.append((id(fw.per_sample), f32))
+        self.frameworks = frameworks
+        self.sums = [_Sum() for _ in frameworks]
 
-def _framework_plan(frameworks: list[Framework], float32_exact: bool) -> list[tuple[Hashable, Framework]]:
-    """For each entry, the key its per-chunk sum is shared under and the entry that computes it."""
-    plan = []
-    for fw in frameworks:
-        if fw.float32 and float32_exact:
-            fw = replace(fw, float32=False)  # casting float32 values to float32 changes nothing
-        plan.append(((_function_key(fw.per_sample), fw.float32), fw))
-    return plan
+    def add(self, batch: Batch, params: Params) -> None:
+        shared: dict[Hashable, float] = {}
+        for fw, key, acc in zip(self.frameworks, self.keys, self.sums, strict=True):
+            if key is None:
+                continue
+            if key not in shared:
+                if key[0] == "own":
+                    cast = as_float32(batch)
+                    l_i, _ = _per_sample(self.loss, cast, params)
+                    weights = cast.weights
+                    shared[key] = np.sum(l_i if weights is None else l_i * weights)
+                else:
+                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(batch, params))
+            acc.add(shared[key])
+
+    def totals(self, own_total: float) -> list[float]:
+        """Each entry's sum of contributions; ``own_total`` is Σ l_i (weighted: Σ w_i·l_i)."""
+        return [own_total if key is None else acc.value for key, acc in zip(self.keys, self.sums, strict=True)]
 
 
 def _row_sums(terms: np.ndarray) -> np.ndarray:
@@ -180,10 +207,10 @@ def compute(
     selected = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = keep_per_sample and (selected is None or "per_sample" in selected)
 
+    need_columns = loss.kind == "element" and (selected is None or "per_output" in selected)
     total, sum_w, weighted_total, columns = _Sum(), _Sum(), _Sum(), _VectorSum()
     per_sample: list[np.ndarray] = []
-    fw_sums: list[_Sum] = []
-    plan: list[tuple[Hashable, Framework]] = []
+    fw_sums: _FrameworkSums | None = None
     frameworks: list[Framework] = []
     n_rows = 0
     n_outputs: int | None = None
@@ -197,8 +224,7 @@ def compute(
         if weighted is None:
             weighted = batch.weights is not None
             frameworks = [fw for fw in loss.frameworks if fw.applies(params, weighted, batch.y_pred.shape[1])]
-            plan = _framework_plan(frameworks, bool(getattr(batches, "float32_exact", False)))
-            fw_sums = [_Sum() for _ in frameworks]
+            fw_sums = _FrameworkSums(loss, frameworks, bool(getattr(batches, "float32_exact", False)))
         n_outputs = batch.y_pred.shape[1]
         try:
             if loss.validate is not None:
@@ -209,34 +235,32 @@ def compute(
             for message in loss.warnings(batch, params):
                 warned.setdefault(message.format(**names), None)
         with np.errstate(all="ignore"):
-            terms = np.asarray(loss.terms(batch, params), dtype=np.float64)
-            if loss.kind == "element":
-                rows = _row_sums(terms)
-                columns.add(_column_sums(terms))
-                l_i = rows / n_outputs if loss.inner == "mean" else rows
-                total.add(np.sum(rows))
-            else:
-                l_i = terms
-                total.add(np.sum(l_i))
+            if need_vector or weighted or need_columns:
+                l_i, terms = _per_sample(loss, batch, params)
+                chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
+                if need_columns:
+                    columns.add(_column_sums(terms))
+            else:  # only totals are wanted: no row sums, no per-sample vector
+                terms = np.asarray(loss.terms(batch, params), dtype=np.float64)
+                l_i, chunk_total = None, np.sum(terms)
+            total.add(chunk_total)
             if batch.weights is not None:
                 sum_w.add(np.sum(batch.weights))
                 weighted_total.add(np.dot(batch.weights, l_i))
-            shared: dict[Hashable, float] = {}
-            for acc, (key, fw) in zip(fw_sums, plan, strict=True):
-                if key not in shared:
-                    shared[key] = np.sum(fw.contributions(batch, params))
-                acc.add(shared[key])
-        if first_bad is None and not np.isfinite(l_i).all():
-            first_bad = batch.start + int(np.flatnonzero(~np.isfinite(l_i))[0])
+            fw_sums.add(batch, params)
+        if first_bad is None and not np.isfinite(chunk_total):
+            l_bad = l_i if l_i is not None else _per_sample(loss, batch, params)[0]
+            bad = np.flatnonzero(~np.isfinite(l_bad))
+            first_bad = batch.start + int(bad[0]) if len(bad) else batch.start
         if need_vector:
             per_sample.append(l_i)
-        n_rows += len(l_i)
+        n_rows += len(batch.y_pred)
 
     if n_rows == 0 or n_outputs is None:
         raise InputError(f"{names['predictions']} has no rows (rows are samples)")
 
     ps_vector = np.concatenate(per_sample) if need_vector else None
-    per_output = columns.value if loss.kind == "element" else None
+    per_output = columns.value if need_columns else None
     totals = Totals(
         n_samples=n_rows,
         n_outputs=n_outputs,
@@ -263,12 +287,14 @@ def compute(
         )
     by_name = {c.name: c for c in results}
 
+    own_total = totals.weighted_total if weighted else total.value
+    if loss.kind == "element" and loss.inner == "mean" and not weighted:
+        own_total = total.value / n_outputs  # Σ l_i when l_i is the mean of K terms
     fw_results = []
-    for i, fw in enumerate(frameworks):
+    for fw, fw_total in zip(frameworks, fw_sums.totals(own_total), strict=True):
         divisor = fw.weighted_divisor if weighted else fw.divisor
         denominator = {"N": n_rows, "1": 1.0, "sum(w)": totals.sum_w}[divisor]
-        s = fw_sums[i].value
-        value = s / denominator if denominator else math.nan
+        value = fw_total / denominator if denominator else math.nan
         fw_results.append(_framework_result(fw, value, params, bool(weighted), by_name))
 
     if selected is not None:

@@ -46,6 +46,11 @@ def as_float32(batch: Batch) -> Batch:
     return Batch(f32(batch.y_pred), f32(batch.y_true), f32(batch.weights), batch.start)
 
 
+#: ``Framework(per_sample=OWN)``: the framework's per-sample value is the loss's own ``l_i`` (the
+#: same formula and inner reduction, no epsilon), so it comes from the totals at no extra cost
+OWN = "own"
+
+
 @dataclass(frozen=True)
 class Framework:
     """One framework's default value for one loss, and the call that reproduces it."""
@@ -53,7 +58,7 @@ class Framework:
     framework: str
     api: str
     call: str
-    per_sample: Callable[[Batch, Params], np.ndarray]
+    per_sample: Callable[[Batch, Params], np.ndarray] | str  # or OWN
     convention: str | None
     note: str = ""
     divisor: Literal["N", "1"] = "N"
@@ -75,6 +80,7 @@ class Framework:
 
     def contributions(self, batch: Batch, params: Params) -> np.ndarray:
         """Per-sample contributions (n,) to the framework's sum, weights applied."""
+        assert callable(self.per_sample), "OWN entries are computed from the loss's own values"
         if self.float32:
             batch = as_float32(batch)
         with np.errstate(all="ignore"):

@@ -36,7 +36,8 @@ def _fmt_n(n: float | None) -> str:
 
 def summarize(vector: np.ndarray, precision: int = 6) -> tuple[str, str]:
     """A vector as ``(range, detail)``: ``"0.01 … 0.037"`` and ``"2 values, median 0.0235"``."""
-    finite = vector[np.isfinite(vector)]
+    lo_hi = (vector.min(), vector.max()) if len(vector) else (np.nan, np.nan)
+    finite = vector if np.isfinite(lo_hi).all() else vector[np.isfinite(vector)]  # copy only if needed
     if len(finite) == 0:
         return "undefined", f"{len(vector)} values, none defined"
     lo, hi = fmt(float(finite.min()), precision), fmt(float(finite.max()), precision)

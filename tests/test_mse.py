@@ -14,18 +14,28 @@ TRUE_2x10 = np.eye(10)[[0, 1]]
 # (y_pred, y_true, {convention: expected}, provenance)
 CASES = [
     (
-        PRED_2x10, TRUE_2x10,
-        {"mean": 0.0235, "batch_mean": 0.235, "sum_of_sample_means": 0.047, "sum": 0.47,
-         "half_sum": 0.235, "half_batch_mean": 0.1175, "half_mean": 0.01175},
+        PRED_2x10,
+        TRUE_2x10,
+        {
+            "mean": 0.0235,
+            "batch_mean": 0.235,
+            "sum_of_sample_means": 0.047,
+            "sum": 0.47,
+            "half_sum": 0.235,
+            "half_batch_mean": 0.1175,
+            "half_mean": 0.01175,
+        },
         "hand computed: sample 0 = 0.01 + 9×0.01 = 0.1, sample 1 = 0.01 + 0.01 + 8×0.04 = 0.37; sum 0.47",
     ),
     (
-        [[0.8, 0.2, 0.5, 0.9]], [[0.7, 0.3, 0.4, 1.0]],
+        [[0.8, 0.2, 0.5, 0.9]],
+        [[0.7, 0.3, 0.4, 1.0]],
         {"mean": 0.01, "batch_mean": 0.04, "sum": 0.04, "sum_of_sample_means": 0.01},
         "hand computed: four errors of 0.1; the oft-quoted 0.0175 is wrong",
     ),
     (
-        [0.6, 1.29, 1.99, 2.69, 3.4], [1, 1, 2, 2, 4],
+        [0.6, 1.29, 1.99, 2.69, 3.4],
+        [1, 1, 2, 2, 4],
         {"mean": 0.21606, "batch_mean": 0.21606, "sum": 1.0803},
         "hand computed: 0.16+0.0841+0.0001+0.4761+0.36 = 1.0803 over 5",
     ),

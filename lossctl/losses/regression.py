@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..frameworks import KERAS_EPS, SKLEARN_EPS, Framework
+from ..frameworks import KERAS_EPS, OWN, SKLEARN_EPS, Framework
 from ._registry import Batch, Params, check_domain, register
 
 LOG2 = float(np.log(2.0))
@@ -19,11 +19,6 @@ KERAS_NORM_FLOOR = 1.0 / float(np.float32(1.0 / 1e-7))
 TORCH_COSINE_EPS = 1e-12
 #: PyTorch PoissonNLLLoss's default ``eps`` (used with ``log_input=False``)
 TORCH_POISSON_EPS = 1e-8
-
-
-def row_mean(fn):
-    """Per-sample mean over outputs of an element-term function (Keras's inner axis)."""
-    return lambda b, p: np.mean(fn(b, p), axis=1)
 
 
 def _t(name: str) -> str:
@@ -57,7 +52,7 @@ def _squared_error(b: Batch, p: Params) -> np.ndarray:
             "pytorch",
             "torch.nn.MSELoss()",
             "torch.nn.functional.mse_loss(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
-            row_mean(_squared_error),
+            OWN,
             "mean",
             weighted_call="torch.nn.functional.mse_loss(torch.from_numpy(y_pred), torch.from_numpy(y_true), "
             "weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape))",
@@ -67,7 +62,7 @@ def _squared_error(b: Batch, p: Params) -> np.ndarray:
             "keras",
             "keras.losses.MeanSquaredError()",
             "keras.losses.MeanSquaredError()(y_true, y_pred)",
-            row_mean(_squared_error),
+            OWN,
             "mean",
             float32=True,
             weighted_call="keras.losses.MeanSquaredError()(y_true, y_pred, sample_weight=sample_weight)",
@@ -76,7 +71,7 @@ def _squared_error(b: Batch, p: Params) -> np.ndarray:
             "sklearn",
             "sklearn.metrics.mean_squared_error",
             "sklearn.metrics.mean_squared_error(y_true, y_pred)",
-            row_mean(_squared_error),
+            OWN,
             "mean",
             weighted_call="sklearn.metrics.mean_squared_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
@@ -85,7 +80,7 @@ def _squared_error(b: Batch, p: Params) -> np.ndarray:
             "numpy",
             "np.mean((ŷ−y)**2)",
             "np.mean((y_pred - y_true) ** 2)",
-            row_mean(_squared_error),
+            OWN,
             "mean",
             weighted_call="np.average(np.mean((y_pred - y_true) ** 2, axis=1), weights=sample_weight)",
             weighted_divisor="sum(w)",
@@ -128,7 +123,7 @@ def _abs_error(b: Batch, p: Params) -> np.ndarray:
             "pytorch",
             "torch.nn.L1Loss()",
             f"torch.nn.functional.l1_loss({_t('y_pred')}, {_t('y_true')})",
-            row_mean(_abs_error),
+            OWN,
             "mean",
             weighted_call=f"torch.nn.functional.l1_loss({_t('y_pred')}, {_t('y_true')}, {TORCH_WEIGHT})",
             weighted_divisor="sum(w)",
@@ -137,7 +132,7 @@ def _abs_error(b: Batch, p: Params) -> np.ndarray:
             "keras",
             "keras.losses.MeanAbsoluteError()",
             "keras.losses.MeanAbsoluteError()(y_true, y_pred)",
-            row_mean(_abs_error),
+            OWN,
             "mean",
             float32=True,
             weighted_call="keras.losses.MeanAbsoluteError()(y_true, y_pred, sample_weight=sample_weight)",
@@ -146,7 +141,7 @@ def _abs_error(b: Batch, p: Params) -> np.ndarray:
             "sklearn",
             "sklearn.metrics.mean_absolute_error",
             "sklearn.metrics.mean_absolute_error(y_true, y_pred)",
-            row_mean(_abs_error),
+            OWN,
             "mean",
             weighted_call="sklearn.metrics.mean_absolute_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
@@ -295,7 +290,7 @@ def _non_negative(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.
             "sklearn",
             "sklearn.metrics.mean_squared_log_error",
             "sklearn.metrics.mean_squared_log_error(y_true, y_pred)",
-            row_mean(_squared_log_error),
+            OWN,
             "mean",
             weighted_call="sklearn.metrics.mean_squared_log_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
@@ -351,7 +346,7 @@ def _smooth_l1(b: Batch, p: Params) -> np.ndarray:
             "pytorch",
             "torch.nn.HuberLoss()",
             f"torch.nn.functional.huber_loss({_t('y_pred')}, {_t('y_true')}, delta={{delta}})",
-            row_mean(_huber),
+            OWN,
             "mean",
             weighted_call=f"torch.nn.functional.huber_loss({_t('y_pred')}, {_t('y_true')}, delta={{delta}}, "
             f"{TORCH_WEIGHT})",
@@ -425,7 +420,7 @@ def _logcosh(b: Batch, p: Params) -> np.ndarray:
             "keras",
             "keras.losses.LogCosh()",
             "keras.losses.LogCosh()(y_true, y_pred)",
-            row_mean(_logcosh),
+            OWN,
             "mean",
             note="Keras's float32 d + softplus(−2d) − log 2 is rounding noise for errors below ~1e-3",
             float32=True,
