@@ -47,8 +47,8 @@ def summarize(vector: np.ndarray, precision: int = 6) -> tuple[str, str]:
     return (lo if lo == hi else f"{lo} … {hi}"), detail
 
 
-def table(report: Report, precision: int = 6) -> Group:
-    """The human view: conventions, then what each framework reports, then the signature."""
+def table(report: Report, precision: int = 6, extras: tuple = ()) -> Group:
+    """The human view: conventions, what each framework reports, ``extras``, then the signature."""
     n, k = report.shape
     matches: dict[str, list[str]] = {}
     for r in report.frameworks:
@@ -89,6 +89,7 @@ def table(report: Report, precision: int = 6) -> Group:
             call = r.call + (f"\n# {r.note}" if r.note else "")
             fw.add_row(r.framework, fmt(r.value, precision), r.convention or "—", call)
         parts.append(fw)
+    parts.extend(extras)
     footer = [f"* primary convention (gated by --max/--min) · {report.dtype} input, float64 sums"]
     footer.extend(report.notes)
     footer.append(f"signature: {report.signature}")
@@ -148,7 +149,7 @@ def to_dict(report: Report) -> dict:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, allow_nan=False)
+    return json.dumps(to_dict(report), indent=2, allow_nan=False, ensure_ascii=False)
 
 
 def _rows(report: Report, precision: int | None) -> list[list[str]]:

@@ -362,10 +362,18 @@ def test_histogram_of_equal_values_and_of_nothing():
     assert render(histogram(np.array([np.nan]))).strip() == "per-sample losses: 1 samples, 1 undefined (not shown)"
 
 
-def test_table_view_shows_the_histogram(cli):
-    out = cli("mse", PREDS, LABELS, "-f", "table", "-c", "mean").stdout
-    assert "per-sample losses: 2 samples" in out and "0.01 …" in out
+def test_table_view_shows_the_histogram(cli, tmp_path):
+    np.savetxt(tmp_path / "p.csv", np.arange(30.0) / 10)
+    np.savetxt(tmp_path / "y.csv", np.zeros(30))
+    out = cli("mse", str(tmp_path / "p.csv"), str(tmp_path / "y.csv"), "-f", "table", "-c", "mean").stdout
+    assert "per-sample losses: 30 samples" in out and "0 … 1.051" in out
     assert "per_sample" not in out  # computed for the histogram, not added as a row
+    assert out.rindex("signature:") > out.rindex("7.359 … 8.41")  # the signature stays last
+
+
+def test_no_histogram_for_a_handful_of_samples(cli):
+    out = cli("mse", PREDS, LABELS, "-f", "table").stdout
+    assert "per-sample losses:" not in out and "per_sample" in out
 
 
 # --------------------------------------------------------------------------- closed pipes

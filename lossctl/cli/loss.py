@@ -113,6 +113,10 @@ def _per_sample_values(report, borrowed: bool):
     return values
 
 
+#: below this many samples the table's min/median/max says all a histogram would
+HISTOGRAM_MIN_SAMPLES = 10
+
+
 def _print_report(report, fmt: str, precision: int | None, values, worst, signature_only: bool) -> None:
     from ..render import delimited, extra_rows, histogram, report_dict, table, to_delimited, to_plain, worst_table
     from ..render import fmt as number
@@ -120,14 +124,14 @@ def _print_report(report, fmt: str, precision: int | None, values, worst, signat
     if signature_only:
         sys.stdout.write(report.signature + "\n")
     elif fmt == "table":
-        console = _stdout()
-        console.print(table(report, precision or 6))
-        if values is not None and len(values) > 1:
-            console.print(histogram(values))
+        extras = []
+        if values is not None and len(values) >= HISTOGRAM_MIN_SAMPLES:
+            extras.append(histogram(values))
         if worst:
-            console.print(worst_table(worst, precision or 6))
+            extras.append(worst_table(worst, precision or 6))
+        _stdout().print(table(report, precision or 6, tuple(extras)))
     elif fmt == "json":
-        sys.stdout.write(json.dumps(report_dict(report, worst), indent=2, allow_nan=False) + "\n")
+        sys.stdout.write(json.dumps(report_dict(report, worst), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
     elif fmt in ("csv", "tsv"):
         delimiter = "," if fmt == "csv" else "\t"
         rows = extra_rows(report, worst, precision or 15)

@@ -120,7 +120,9 @@ class BatchReader:
 
     def _streams(self) -> list[Iterator[np.ndarray]]:
         sources = [self.predictions, self.labels] + ([self.weights] if self.weights else [])
-        return [rechunk(s.chunks(self.chunk_rows), self.chunk_rows) for s in sources]
+        # each input is read (and parsed: pyarrow and numpy release the GIL) on its own thread,
+        # so predictions and labels are parsed concurrently on two cores
+        return [prefetch(lambda s=s: rechunk(s.chunks(self.chunk_rows), self.chunk_rows)) for s in sources]
 
     def _mismatch(self, counts: list[int], streams: list[Iterator[np.ndarray]]) -> InputError:
         for i, stream in enumerate(streams):
