@@ -141,7 +141,7 @@ def default_format() -> str:
     return "table" if sys.stdout.isatty() else "tsv"
 
 
-from . import check, info, loss  # noqa: E402,F401  (register the commands)
+from . import loss, info, check  # noqa: E402,F401,I001  (register the commands, in the order --help lists them)
 
 
 def main() -> None:

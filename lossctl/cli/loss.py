@@ -159,7 +159,7 @@ def _gate(report, convention: str | None, bounds, name: str) -> int:
 
 def _loss_help(loss: Loss) -> str:
     example = f"lossctl {loss.name} preds.csv labels.csv"
-    return f"{loss.summary}\n\n{loss.expects}.\n\nExample: {example}"
+    return f"{loss.summary}\n\nInputs: {loss.expects}.\n\nExample: {example}"
 
 
 def _make_command(loss: Loss):
@@ -196,6 +196,7 @@ def _make_command(loss: Loss):
             annotation=Annotated[
                 str,
                 typer.Argument(
+                    metavar="PREDICTIONS",
                     help="Predictions: .csv/.tsv/.txt(.gz), .npy, .npz[:key], .parquet, or - for CSV on stdin.",
                     show_default=False,
                 ),
@@ -206,7 +207,8 @@ def _make_command(loss: Loss):
             P.KEYWORD_ONLY,
             default=None,
             annotation=Annotated[
-                str | None, typer.Argument(help="Labels, in any of the same formats.", show_default=False)
+                str | None,
+                typer.Argument(metavar="[LABELS]", help="Labels, in any of the same formats.", show_default=False),
             ],
         ),
         P(
@@ -218,6 +220,7 @@ def _make_command(loss: Loss):
                 typer.Option(
                     "--format",
                     "-f",
+                    metavar="FORMAT",
                     help="table, json, csv, tsv or plain [default: table on a terminal, else tsv]",
                     show_default=False,
                 ),
@@ -232,6 +235,7 @@ def _make_command(loss: Loss):
                 typer.Option(
                     "--convention",
                     "-c",
+                    metavar="NAME",
                     help="Show only this convention (repeatable); see 'lossctl explain'.",
                     show_default=False,
                 ),
@@ -246,6 +250,7 @@ def _make_command(loss: Loss):
                 typer.Option(
                     "--weights",
                     "-w",
+                    metavar="FILE",
                     help="A file of N per-sample weights; adds the weighted conventions.",
                     show_default=False,
                 ),
@@ -260,6 +265,7 @@ def _make_command(loss: Loss):
                 typer.Option(
                     "--precision",
                     "-p",
+                    metavar="DIGITS",
                     min=1,
                     max=17,
                     help="Significant digits printed [default: 6 in the table, 15 in csv/tsv/plain]; "
@@ -273,7 +279,12 @@ def _make_command(loss: Loss):
             P.KEYWORD_ONLY,
             default="error",
             annotation=Annotated[
-                str, typer.Option("--nan", help="error: refuse NaN; omit: drop samples with NaN and report how many.")
+                str,
+                typer.Option(
+                    "--nan",
+                    metavar="error|omit",
+                    help="error: refuse NaN; omit: drop samples with NaN and report how many.",
+                ),
             ],
         ),
         P(
@@ -284,6 +295,7 @@ def _make_command(loss: Loss):
                 str | None,
                 typer.Option(
                     "--pred-cols",
+                    metavar="COLS",
                     help="Columns of PREDICTIONS to use, comma-separated: names (p0), 0-based indices (3), "
                     "ranges (2:5 = 2,3,4) or globs ('p*').",
                     show_default=False,
@@ -298,6 +310,7 @@ def _make_command(loss: Loss):
                 str | None,
                 typer.Option(
                     "--label-cols",
+                    metavar="COLS",
                     help="Columns of LABELS to use, in the same syntax; without LABELS, read the labels from "
                     "the PREDICTIONS file (the predictions are then the other columns unless --pred-cols).",
                     show_default=False,
@@ -312,6 +325,7 @@ def _make_command(loss: Loss):
                 float | None,
                 typer.Option(
                     "--max",
+                    metavar="X",
                     help="Exit 1 if the gated value is above this (inclusive). Gated: the -c convention, "
                     "else the loss's primary one (* in the table).",
                     show_default=False,
@@ -324,7 +338,12 @@ def _make_command(loss: Loss):
             default=None,
             annotation=Annotated[
                 float | None,
-                typer.Option("--min", help="Exit 1 if the gated value is below this (inclusive).", show_default=False),
+                typer.Option(
+                    "--min",
+                    metavar="X",
+                    help="Exit 1 if the gated value is below this (inclusive).",
+                    show_default=False,
+                ),
             ],
         ),
         P(
@@ -365,7 +384,7 @@ def _make_command(loss: Loss):
             P.KEYWORD_ONLY,
             default=65536,
             annotation=Annotated[
-                int, typer.Option("--chunk-rows", min=1, help="Rows read per chunk (memory vs speed).")
+                int, typer.Option("--chunk-rows", metavar="ROWS", min=1, help="Rows read per chunk (memory vs speed).")
             ],
         ),
     ]
@@ -387,7 +406,10 @@ def _make_command(loss: Loss):
                 P.KEYWORD_ONLY,
                 default=1.0,
                 annotation=Annotated[
-                    float, typer.Option("--delta", help="Huber's threshold between the quadratic and linear parts.")
+                    float,
+                    typer.Option(
+                        "--delta", metavar="δ", help="Huber's threshold between the quadratic and linear parts."
+                    ),
                 ],
             )
         )

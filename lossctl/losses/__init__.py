@@ -4,7 +4,7 @@ Importing this package registers them all; see :mod:`._registry` for the
 contract a loss function follows.
 """
 
-from . import classification, regression  # noqa: E402,F401  (registers the losses)
+from . import regression, classification  # noqa: E402,F401,I001  (registers the losses, in this order)
 from ._registry import LOSSES, Batch, DomainError, Loss, Params, check_domain, get_loss, register
 
 __all__ = ["LOSSES", "Batch", "DomainError", "Loss", "Params", "check_domain", "get_loss", "register"]
