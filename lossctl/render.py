@@ -238,7 +238,10 @@ def explanation(loss) -> Group:
     t.add_column("meaning", overflow="fold")
     t.add_column("used by", overflow="fold")
     for c in applicable(loss.kind, loss.squared, weighted=True):
-        t.add_row(c.name + (" *" if c.name == loss.primary else ""), c.divisor or "vector", c.meaning, c.users)
+        # for this loss: the APIs that report this convention by default; else where it is met elsewhere
+        apis = list(dict.fromkeys(fw.api for fw in loss.frameworks if fw.convention == c.name))
+        users = ", ".join(apis) if apis else f"elsewhere: {c.users}"
+        t.add_row(c.name + (" *" if c.name == loss.primary else ""), c.divisor or "vector", c.meaning, users)
     parts: list = [head, t]
     if loss.frameworks:
         f = Table(title="what the frameworks report by default", title_justify="left")
