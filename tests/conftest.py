@@ -8,6 +8,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from lossctl.compute import compute
 from lossctl.losses import Batch, Params, get_loss
@@ -107,3 +108,42 @@ def perfect_pair(loss_name: str, rng: np.random.Generator, shape: tuple[int, int
         return y, y.copy()
     _, y_true = valid_inputs(loss_name, rng, shape)
     return np.array(y_true, dtype=np.float64), y_true
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run ``lossctl ARGS`` through Typer's CliRunner (stdout and stderr apart), user settings cleared."""
+    from lossctl.cli import app
+
+    for var in ("LOSSCTL_FORMAT", "NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    runner = CliRunner()
+    return lambda *args, **kw: runner.invoke(app, [str(a) for a in args], **kw)
+
+
+def assert_error(result, *fragments: str) -> str:
+    """Exit 2, nothing on stdout, exactly one ``error:`` line on stderr containing ``fragments``; returns it."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+def force_streaming(monkeypatch, block: int = 16, piece: int = 7) -> None:
+    """Send even tiny text files through the streamed (big-file) reader, in tiny blocks."""
+    from lossctl.io import text
+
+    monkeypatch.setattr(text, "BIG_FILE_BYTES", 0)
+    monkeypatch.setattr(text, "BLOCK_BYTES", block)
+    monkeypatch.setattr(text, "PIECE_BYTES", piece)
+
+
+@pytest.fixture(params=["small", "streamed"])
+def reader_path(request, monkeypatch):
+    """Run the test once on each text reader path."""
+    if request.param == "streamed":
+        force_streaming(monkeypatch)
+    return request.param

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from lossctl import batch
 from lossctl.batch import Bounds, Check, plan, read_manifest, run_checks
-from lossctl.cli import app
 from lossctl.cli import check as check_cli
 from lossctl.errors import LossctlError
 from lossctl.render import CHECK_COLUMNS
@@ -26,14 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # labels [0, 1]; mse of each prediction file, hand computed: ((p0 - 0)² + (p1 - 1)²) / 2
 GOOD = {"a.csv": ("0.5\n1.5\n", 0.25), "c.csv": ("1\n1\n", 0.5), "d.csv": ("0\n1\n", 0.0)}
 BROKEN = ("b.csv", "0.5\nnot-a-number\n")
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    for var in ("LOSSCTL_FORMAT", "NO_COLOR", "FORCE_COLOR"):
-        monkeypatch.delenv(var, raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture

@@ -13,35 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
-from lossctl.cli import app
+from tests.conftest import assert_error
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 PREDS, LABELS = str(SAMPLE / "preds.csv"), str(SAMPLE / "labels.csv")
 GOLDEN = Path(__file__).parent / "golden"
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.delenv("LOSSCTL_FORMAT", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str, input: str | None = None):
-        return runner.invoke(app, list(args), input=input)
-
-    return invoke
-
-
-def assert_error(result, *fragments: str) -> None:
-    """Exit 2, nothing on stdout, exactly one ``error:`` line on stderr containing ``fragments``."""
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 def test_json_has_the_interface_keys(cli):

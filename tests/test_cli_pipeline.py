@@ -18,10 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from rich.console import Console
-from typer.testing import CliRunner
 
 from lossctl.batch import Bounds
-from lossctl.cli import app, default_format
+from lossctl.cli import default_format
 from lossctl.errors import LossctlError
 from lossctl.output import OutputError, atomic_open, write_per_sample
 from lossctl.render import histogram, worst_samples
@@ -31,14 +30,6 @@ SAMPLE = ROOT / "sample_data"
 # sample_data: per-sample mse 0.01 and 0.037 (see test_mse.py); mean 0.0235, batch_mean 0.235, sum 0.47
 PREDS, LABELS = str(SAMPLE / "preds.csv"), str(SAMPLE / "labels.csv")
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*3[0-9][;m]")  # a foreground colour, not bold
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    for var in ("LOSSCTL_FORMAT", "NO_COLOR", "FORCE_COLOR"):
-        monkeypatch.delenv(var, raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
-from typer.testing import CliRunner
 
-from lossctl.cli import app
 from lossctl.errors import UsageError
-from lossctl.io import open_source, text
+from lossctl.io import open_source
 from lossctl.io.columns import resolve, select, split
 from tests.test_corpus import assert_one_error
 
@@ -106,21 +104,6 @@ def test_text_selection_parses_only_the_selected_columns(tmp_path):
 
 
 # ---------------------------------------------------------------- through the CLI
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.delenv("LOSSCTL_FORMAT", raising=False)
-    runner = CliRunner()
-    return lambda *args, **kw: runner.invoke(app, [str(a) for a in args], **kw)
-
-
-@pytest.fixture(params=["small", "streamed"])
-def reader_path(request, monkeypatch):
-    if request.param == "streamed":
-        monkeypatch.setattr(text, "BIG_FILE_BYTES", 0)
-        monkeypatch.setattr(text, "BLOCK_BYTES", 16)
-    return request.param
 
 
 RESULTS = "id,p0,p1,y0,y1\na.png,0.5,0.5,1,0\nb.png,0.2,0.8,0,1\nc.png,1,0,1,0\n"

@@ -14,9 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from lossctl.cli import app
 from lossctl.io import text
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -96,23 +94,6 @@ EXPECTED: dict[str, str] = {
 }
 
 BAD_FILES = sorted(p.name for p in BAD.iterdir())
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.delenv("LOSSCTL_FORMAT", raising=False)
-    runner = CliRunner()
-    return lambda *args, **kw: runner.invoke(app, [str(a) for a in args], **kw)
-
-
-@pytest.fixture(params=["small", "streamed"])
-def reader_path(request, monkeypatch):
-    """Run the test once on each text reader path."""
-    if request.param == "streamed":
-        monkeypatch.setattr(text, "BIG_FILE_BYTES", 0)
-        monkeypatch.setattr(text, "BLOCK_BYTES", 16)
-        monkeypatch.setattr(text, "PIECE_BYTES", 7)
-    return request.param
 
 
 def assert_one_error(result, pattern: str) -> str:

@@ -21,12 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
-from typer.testing import CliRunner
 
 import lossctl
-from lossctl.cli import app
 from lossctl.errors import InputError
 from lossctl.io import open_source
+from tests.conftest import assert_error
 
 CORPUS = Path(__file__).parent / "corpus"
 BAD, MESSY = CORPUS / "bad", CORPUS / "messy"
@@ -61,27 +60,6 @@ MESSY_CASES = [
     ("mixed_types.parquet", REF, "float32", 1785 / 18, "int8, float32, uint16 columns; common type float32"),
     ("pandas_index.parquet", REF, "float64", 1785 / 18, "pandas index column sample_id skipped"),
 ]
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.delenv("LOSSCTL_FORMAT", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(app, [str(a) for a in args])
-
-    return invoke
-
-
-def assert_error(result, *fragments: str) -> None:
-    """Exit 2, nothing on stdout, exactly one ``error:`` line on stderr containing ``fragments``."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 def zeros_like_file(tmp: Path, shape: tuple[int, int]) -> str:

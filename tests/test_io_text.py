@@ -22,37 +22,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
-from typer.testing import CliRunner
 
 import lossctl
-from lossctl.cli import app
 from lossctl.errors import InputError
 from lossctl.io import open_source, read_array, text
+from tests.conftest import force_streaming
 
 CORPUS = Path(__file__).parent / "corpus"
 MESSY = CORPUS / "messy"
 REF = np.arange(18, dtype=np.float64).reshape(6, 3)  # what every messy text file holds (make_text.py)
 TEXT_MESSY = sorted(p.name for p in MESSY.iterdir() if text.is_text(p.name))
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.delenv("LOSSCTL_FORMAT", raising=False)
-    runner = CliRunner()
-    return lambda *args, **kw: runner.invoke(app, [str(a) for a in args], **kw)
-
-
-def force_streaming(monkeypatch, block: int = 16, piece: int = 7) -> None:
-    monkeypatch.setattr(text, "BIG_FILE_BYTES", 0)
-    monkeypatch.setattr(text, "BLOCK_BYTES", block)
-    monkeypatch.setattr(text, "PIECE_BYTES", piece)
-
-
-@pytest.fixture(params=["small", "streamed"])
-def reader_path(request, monkeypatch):
-    if request.param == "streamed":
-        force_streaming(monkeypatch)
-    return request.param
 
 
 def json_values(result) -> dict:

@@ -15,13 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from typer.testing import CliRunner
 
-from lossctl.cli import app
 from lossctl.compute import compute
 from lossctl.errors import InputError
 from lossctl.losses import Batch, Params, get_loss
-from tests.conftest import run, values
+from tests.conftest import assert_error, run, values
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
@@ -660,22 +658,6 @@ def test_kld_warns_about_rows_that_do_not_sum_to_one():
 # --------------------------------------------------------------------------- CLI
 
 
-@pytest.fixture
-def cli(monkeypatch):
-    monkeypatch.delenv("LOSSCTL_FORMAT", raising=False)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
-
-
-def assert_one_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-
-
 @pytest.mark.parametrize(
     "name,canonical",
     [
@@ -732,7 +714,7 @@ def test_cli_logits(cli, tmp_path):
         "keras.losses.CategoricalCrossentropy(from_logits=True)",
     }
     without = cli("cce", str(scores), str(labels), "-f", "json")
-    assert_one_error(
+    assert_error(
         without,
         "cce expects probabilities in [0, 1]",
         "scores.csv row 1 column 1 has 2",
@@ -765,7 +747,7 @@ def test_cli_one_column_labels_switch_cce_to_sparse_cce(cli):
 def test_cli_domain_errors_are_one_line_with_exit_2(cli, tmp_path, loss, pred_rows, label_rows, fragments):
     (tmp_path / "p.csv").write_text(pred_rows)
     (tmp_path / "y.csv").write_text(label_rows)
-    assert_one_error(cli(loss, str(tmp_path / "p.csv"), str(tmp_path / "y.csv"), "-f", "json"), *fragments)
+    assert_error(cli(loss, str(tmp_path / "p.csv"), str(tmp_path / "y.csv"), "-f", "json"), *fragments)
 
 
 def test_cli_unnormalized_rows_warn_on_stderr(cli, tmp_path):
