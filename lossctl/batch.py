@@ -355,7 +355,7 @@ def run_check(check: Check) -> Result:
             spec,
             check.predictions,
             _labels(check.labels),
-            conventions=[convention] if convention else None,
+            conventions=[convention or spec.primary],  # only what is checked: the signature says so
             keep_per_sample=False,
         )
     except LossctlError as e:
