@@ -576,13 +576,9 @@ def files(tmp_path):
     return str(preds), str(labels)
 
 
-def _cli(*args: str):
-    return CliRunner().invoke(app, list(args))
-
-
 @pytest.mark.parametrize("name,alias", [(n, a) for n, aliases in ALIASES.items() for a in [n, *aliases]])
-def test_every_alias_resolves(files, name, alias):
-    result = _cli(alias, *files, "-f", "json")
+def test_every_alias_resolves(cli, files, name, alias):
+    result = cli(alias, *files, "-f", "json")
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["loss"] == name and doc["shape"] == [2, 2]
@@ -594,31 +590,31 @@ def test_aliases_are_registered():
         assert {a for a in aliases if "-" not in a} == set(get_loss(name).aliases)
 
 
-def test_delta_changes_huber(tmp_path):
+def test_delta_changes_huber(cli, tmp_path):
     preds, labels = tmp_path / "p.csv", tmp_path / "y.csv"
     preds.write_text("0.5\n2\n-3\n")
     labels.write_text("0\n0\n0\n")
-    default = _cli("huber", str(preds), str(labels), "-f", "plain", "-c", "mean")
-    wide = _cli("huber", str(preds), str(labels), "-f", "plain", "-c", "mean", "--delta", "2")
+    default = cli("huber", str(preds), str(labels), "-f", "plain", "-c", "mean")
+    wide = cli("huber", str(preds), str(labels), "-f", "plain", "-c", "mean", "--delta", "2")
     assert default.exit_code == wide.exit_code == 0, (default.stderr, wide.stderr)
     assert float(default.stdout) == pytest.approx(1.375, rel=1e-12)  # conventions.md §15
     assert float(wide.stdout) == pytest.approx(6.125 / 3, rel=1e-12)
-    doc = json.loads(_cli("huber", str(preds), str(labels), "-f", "json", "--delta", "2").stdout)
+    doc = json.loads(cli("huber", str(preds), str(labels), "-f", "json", "--delta", "2").stdout)
     assert doc["delta"] == 2.0 and "|delta:2|" in doc["signature"]
     assert all("delta=2.0" in f["call"] or "beta=2.0" in f["call"] for f in doc["frameworks"])
 
 
-def test_delta_is_only_an_option_of_huber(files):
-    result = _cli("mae", *files, "--delta", "2")
+def test_delta_is_only_an_option_of_huber(cli, files):
+    result = cli("mae", *files, "--delta", "2")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and "--delta" in result.stderr
 
 
-def test_domain_error_on_the_command_line(tmp_path):
+def test_domain_error_on_the_command_line(cli, tmp_path):
     preds, labels = tmp_path / "p.csv", tmp_path / "y.csv"
     preds.write_text("0.5\n-1.5\n")
     labels.write_text("1\n1\n")
-    result = _cli("msle", str(preds), str(labels))
+    result = cli("msle", str(preds), str(labels))
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
