@@ -77,7 +77,8 @@ def evaluate(
         notes=notes,
     )
     report.dropped = reader.dropped
+    report.files = tuple(s.files for s in (pred_src, label_src, weight_src) if s is not None)
     if reader.dropped:
         report.notes.append(f"dropped {reader.dropped} samples with NaN (--nan omit)")
-        report.signature = signature(report, spec)
+    report.signature = signature(report, spec)
     return report

@@ -60,7 +60,8 @@ EXPECTED: dict[str, str] = {
     "npy_named.csv": r"npy_named\.csv is a \.npy array, not UTF-8 CSV text; rename it to \.npy$",
     "parquet_named.txt": r"parquet_named\.txt is a Parquet file, not UTF-8 CSV text; rename it to \.parquet$",
     "spreadsheet.xlsx": r"spreadsheet\.xlsx has an unknown file type \(\.xlsx\); name it \.csv, \.tsv or \.txt "
-    r"\(optionally \.gz\), \.npy, \.npz or \.parquet \(or use - for CSV on stdin\)$",
+    r"\(optionally \.gz\), \.npy, \.npz, \.parquet, \.safetensors, \.arrow/\.feather, \.jsonl or \.h5 "
+    r"\(or use - for CSV on stdin\)$",
     "no_suffix": r"no_suffix has no file extension; name it \.csv",
     "directory.csv": r"directory\.csv is a directory; give a file of predictions or labels$",
     # ---- binary (tests/corpus/make_binary.py; the full fragments are in tests/test_io_binary.py)
