@@ -8,6 +8,7 @@ A selection is a comma-separated list of items, taken in the order given:
 ``2:5``    0-based indices 2, 3 and 4: the end is excluded, as in Python;
            ``2:`` runs to the last column, ``:5`` starts at 0
 ``p*``     a glob over the names (``*``, ``?``, ``[...]``), in file order
+``probs``  also every column ``probs[0]``, ``probs[1]``, ... (an array under one JSON key)
 =========  ==================================================================
 
 An exact name wins over the other readings (a column may be called ``3``).
@@ -52,6 +53,8 @@ def resolve(spec: str, names: Sequence[str] | None, width: int, file: str, optio
     for item in items:
         if item in lookup:
             found = [lookup[item]]
+        elif f"{item}[0]" in lookup:  # the columns key[0], key[1], ... of an array under one key (JSON lines)
+            found = [i for i, n in enumerate(names) if re.fullmatch(re.escape(item) + r"\[\d+\]", n)]
         elif _GLOB_CHARS & set(item):
             if names is None:
                 raise UsageError(f"{option} {item!r}: {file} has no column names to match; {_available(names, width)}")
