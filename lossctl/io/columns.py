@@ -23,6 +23,7 @@ import dataclasses
 import fnmatch
 import itertools
 import re
+import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -121,8 +122,18 @@ class _Twins:
         if twin is not None:
             return twin
         mine, other = itertools.tee(self.source.chunks(rows))
-        self.waiting[1 - view] = other
-        return mine
+        lock = threading.Lock()  # the views are read on two prefetch threads; a tee is not thread-safe
+        self.waiting[1 - view] = _locked(other, lock)
+        return _locked(mine, lock)
+
+
+def _locked(it: Iterator[np.ndarray], lock: threading.Lock) -> Iterator[np.ndarray]:
+    while True:
+        with lock:
+            item = next(it, None)
+        if item is None:
+            return
+        yield item
 
 
 def split(source: Source, pred_spec: str | None, label_spec: str) -> tuple[Source, Source]:

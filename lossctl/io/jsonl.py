@@ -114,28 +114,36 @@ def _value(obj: object, col: Column, line: int, name: str) -> float:
         raise InputError(f"{name} line {line} has {str(value)[:40]}, which overflows float64") from None
 
 
-def _width_check(obj: object, columns: list[Column], line: int, name: str) -> None:
-    """A line whose arrays are longer than the first line's is ragged, not silently cut."""
+def _lengths(columns: list[Column]) -> dict[str | None, int]:
+    """The array length under each array key (None: a bare-array line), as the first line has it."""
+    lengths: dict[str | None, int] = {}
     for col in columns:
-        container = obj if col.key is None else (obj.get(col.key) if isinstance(obj, dict) else None)
-        if col.index is not None and isinstance(container, list):
-            expected = sum(1 for c in columns if c.key == col.key)
-            if len(container) != expected:
-                what = "the line" if col.key is None else f"key {col.key!r}"
-                raise InputError(
-                    f"{name} line {line} {what} has {len(container)} numbers but line {col.first_line} has "
-                    f"{expected}; every line needs the same shape"
-                )
+        if col.index is not None:
+            lengths[col.key] = lengths.get(col.key, 0) + 1
+    return lengths
+
+
+def _width_check(obj: object, lengths: dict[str | None, int], first_line: int, line: int, name: str) -> None:
+    """A line whose arrays are longer than the first line's is ragged, not silently cut."""
+    for key, expected in lengths.items():
+        container = obj if key is None else (obj.get(key) if isinstance(obj, dict) else None)
+        if isinstance(container, list) and len(container) != expected:
+            what = "is an array that" if key is None else f"key {key!r}"
+            raise InputError(
+                f"{name} line {line} {what} has {len(container)} numbers but line {first_line} has "
+                f"{expected}; every line needs the same shape"
+            )
 
 
 def _source(path: str, name: str, columns: list[Column], picked: Sequence[int]) -> Source:
     cols = [columns[i] for i in picked]
     names = None if columns[0].name is None else tuple(c.name for c in cols)
+    lengths, first_line = _lengths(columns), columns[0].first_line
 
     def chunks(rows: int) -> Iterator[np.ndarray]:
         block: list[list[float]] = []
         for line, obj in _lines(path, name):
-            _width_check(obj, cols, line, name)
+            _width_check(obj, lengths, first_line, line, name)
             block.append([_value(obj, c, line, name) for c in cols])
             if len(block) == rows:
                 yield np.array(block, dtype=np.float64)
