@@ -122,7 +122,13 @@ def test_format_gives_the_numbers_npy_gives(cli, tmp_path, fmt, dtype, select):
     npy = [tmp_path / "p.npy", tmp_path / "y.npy", *(["--pred-cols", "0,2", "--label-cols", "0,2"] if select else [])]
     if label is None:  # one file holding both sides: compare with one .npy holding both (same column slicing)
         np.save(tmp_path / "both.npy", np.hstack([p, y]))
-        npy = [tmp_path / "both.npy", "--pred-cols", "0,2" if select else "0:3", "--label-cols", "3,5" if select else "3:6"]
+        npy = [
+            tmp_path / "both.npy",
+            "--pred-cols",
+            "0,2" if select else "0:3",
+            "--label-cols",
+            "3,5" if select else "3:6",
+        ]
     want = _json(cli, "mse", *npy, "--nan", "omit", "--chunk-rows", "16")
     assert want["dropped"] == (1 if select else 2)
     got = _json(cli, "mse", *_args(fmt, pred, label, select), "--nan", "omit", "--chunk-rows", "16")
@@ -156,7 +162,10 @@ def test_safetensors_bf16_is_widened_exactly(tmp_path):
 
 
 def test_safetensors_integer_and_bool_and_1d(tmp_path):
-    save_file({"i": np.arange(6, dtype=np.int16), "b": np.array([True, False]), "s": np.array(2.5)}, str(tmp_path / "m.safetensors"))
+    save_file(
+        {"i": np.arange(6, dtype=np.int16), "b": np.array([True, False]), "s": np.array(2.5)},
+        str(tmp_path / "m.safetensors"),
+    )
     np.testing.assert_array_equal(read_array(f"{tmp_path}/m.safetensors:i")[:, 0], np.arange(6))
     np.testing.assert_array_equal(read_array(f"{tmp_path}/m.safetensors:b")[:, 0], [1, 0])
     assert read_array(f"{tmp_path}/m.safetensors:s").tolist() == [[2.5]]
@@ -187,7 +196,9 @@ def test_jsonl_bare_arrays_and_errors_name_the_line(cli, tmp_path):
     np.testing.assert_array_equal(read_array(str(tmp_path / "a.jsonl")), [[1, 2], [3, 4]])
     np.save(tmp_path / "y.npy", np.zeros((2, 2)))
     (tmp_path / "ragged.jsonl").write_text("[1, 2]\n[3, 4, 5]\n")
-    assert_error(cli("mse", tmp_path / "ragged.jsonl", tmp_path / "y.npy"), "ragged.jsonl line 2 is an array that has 3 numbers")
+    assert_error(
+        cli("mse", tmp_path / "ragged.jsonl", tmp_path / "y.npy"), "ragged.jsonl line 2 is an array that has 3 numbers"
+    )
     (tmp_path / "k.jsonl").write_text('{"p": [1, 2]}\n{"p": [3, 4, 5]}\n')
     assert_error(cli("mse", tmp_path / "k.jsonl", tmp_path / "y.npy"), "k.jsonl line 2 key 'p' has 3 numbers")
 

@@ -7,10 +7,10 @@ import re
 
 import numpy as np
 import pytest
-from tests.conftest import assert_error
 
 from lossctl.io import open_source, read_array
 from lossctl.io.shards import expand, natural_key
+from tests.conftest import assert_error
 
 N = 3000
 
@@ -92,9 +92,7 @@ def test_weights_may_be_a_glob_too(cli, pair, tmp_path):
     for i, rows in enumerate(np.array_split(np.arange(N), 4)):
         np.save(tmp_path / f"w-{i}.npy", w[rows])
     joined = _json(cli, "mse", pair / "p.npy", pair / "y.npy", "--weights", tmp_path / "w.npy", "--nan", "omit")
-    split = _json(
-        cli, "mse", f"{pair}/ps/*.npy", pair / "y.npy", "--weights", f"{tmp_path}/w-*.npy", "--nan", "omit"
-    )
+    split = _json(cli, "mse", f"{pair}/ps/*.npy", pair / "y.npy", "--weights", f"{tmp_path}/w-*.npy", "--nan", "omit")
     assert _numbers(split) == _numbers(joined)
     assert "files:11+1+4" in split["signature"]
 

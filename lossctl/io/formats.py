@@ -24,9 +24,7 @@ _SAFE_WAY = (
 
 
 def pickle_refusal(name: str, what: str) -> InputError:
-    return InputError(
-        f"{name} {what}; lossctl never unpickles input (unpickling can run arbitrary code): {_SAFE_WAY}"
-    )
+    return InputError(f"{name} {what}; lossctl never unpickles input (unpickling can run arbitrary code): {_SAFE_WAY}")
 
 
 def _zip_pickle(path: str) -> bool:

@@ -24,9 +24,7 @@ def _h5py(name: str):
     try:
         import h5py
     except ImportError:
-        raise InputError(
-            f"reading {name} needs h5py, which is not installed: pip install 'lossctl[hdf5]'"
-        ) from None
+        raise InputError(f"reading {name} needs h5py, which is not installed: pip install 'lossctl[hdf5]'") from None
     return h5py
 
 
@@ -58,7 +56,9 @@ def _dataset(h5py, f, key: str | None, name: str):
         names = _datasets(h5py, f)
         if len(names) != 1:
             example = f" (e.g. {name}:{names[0]})" if names else ""
-            raise InputError(f"{name} holds {len(names)} datasets ({_listed(names)}); pick one as {name}:DATASET{example}")
+            raise InputError(
+                f"{name} holds {len(names)} datasets ({_listed(names)}); pick one as {name}:DATASET{example}"
+            )
         key = names[0]
     obj = f.get(key)
     if not isinstance(obj, h5py.Dataset):

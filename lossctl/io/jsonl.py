@@ -84,7 +84,9 @@ def _layout(first: object, line: int, name: str) -> list[Column]:
 def _value(obj: object, col: Column, line: int, name: str) -> float:
     if col.key is None:
         if not isinstance(obj, list) or len(obj) <= col.index:  # type: ignore[operator]
-            raise InputError(f"{name} line {line} is not an array of {col.index + 1}+ numbers like line {col.first_line}")
+            raise InputError(
+                f"{name} line {line} is not an array of {col.index + 1}+ numbers like line {col.first_line}"
+            )
         value = obj[col.index]  # type: ignore[index]
     else:
         if not isinstance(obj, dict) or col.key not in obj:
