@@ -168,3 +168,21 @@ def test_keyed_glob_applies_the_key_to_every_file(tmp_path):
     for i in range(3):
         np.savez(tmp_path / f"s-{i}.npz", preds=np.full((2, 1), i), other=np.zeros(1))
     np.testing.assert_array_equal(read_array(f"{tmp_path}/s-*.npz:preds")[:, 0], [0, 0, 1, 1, 2, 2])
+
+
+def test_one_sharded_file_split_into_both_sides(cli, tmp_path):
+    """--pred-cols/--label-cols on a glob of files holding both sides: rows and file counts carry through."""
+    both = np.random.default_rng(5).normal(size=(30, 4))
+    np.save(tmp_path / "both.npy", both)
+    for i, rows in enumerate(np.array_split(np.arange(30), 4)):
+        np.save(tmp_path / f"r-{i}.npy", both[rows])
+    args = ("--pred-cols", "0:2", "--label-cols", "2:4", "--chunk-rows", "4")
+    joined = _json(cli, "mse", tmp_path / "both.npy", *args)
+    split = _json(cli, "mse", f"{tmp_path}/r-*.npy", *args)
+    assert _numbers(split) == _numbers(joined)
+    assert "files:4+4" in split["signature"]
+    from lossctl.io.columns import split as split_columns
+
+    preds, _ = split_columns(open_source(f"{tmp_path}/r-*.npy"), "0:2", "2:4")
+    assert sum(len(c) for c in preds.chunks(4)) == 30
+    assert preds.row(9).endswith("(" + f"{tmp_path}/r-1.npy row 2)")  # r-0 holds 8 rows

@@ -99,7 +99,15 @@ def _sliced(source: Source, indices: list[int]) -> Source:
         for chunk in source.chunks(rows):
             yield chunk[:, indices]
 
-    return Source(source.name, chunks, source.dtype, column_names=names, width=len(indices))
+    return Source(
+        source.name,
+        chunks,
+        source.dtype,
+        column_names=names,
+        width=len(indices),
+        files=source.files,
+        shard_of=source.shard_of,
+    )
 
 
 def select(source: Source, spec: str | None, option: str) -> Source:
@@ -170,6 +178,14 @@ def split(source: Source, pred_spec: str | None, label_spec: str) -> tuple[Sourc
             for chunk in twins.stream(number, rows):
                 yield chunk[:, positions]
 
-        return Source(name, chunks, source.dtype, column_names=names, width=len(indices))
+        return Source(
+            name,
+            chunks,
+            source.dtype,
+            column_names=names,
+            width=len(indices),
+            files=source.files,
+            shard_of=base.shard_of,  # the rows are counted by the pass over ``base``
+        )
 
     return view(0, preds, pred_name), view(1, labels, f"{source.name}[{label_spec}]")
