@@ -259,3 +259,10 @@ def test_one_file_split_into_both_sides_survives_two_reader_threads():
         t.join()
     np.testing.assert_array_equal(out[0], data[:, :1])
     np.testing.assert_array_equal(out[1], data[:, 1:])
+
+
+def test_hdf5_only_dataset_needs_no_key(tmp_path):
+    with h5py.File(tmp_path / "one.h5", "w") as f:
+        f.create_dataset("deep/inside/y", data=np.arange(4.0))
+    np.testing.assert_array_equal(read_array(str(tmp_path / "one.h5"))[:, 0], [0, 1, 2, 3])
+    assert open_source(str(tmp_path / "one.h5")).name.endswith("one.h5:deep/inside/y")

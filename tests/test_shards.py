@@ -186,3 +186,13 @@ def test_one_sharded_file_split_into_both_sides(cli, tmp_path):
     preds, _ = split_columns(open_source(f"{tmp_path}/r-*.npy"), "0:2", "2:4")
     assert sum(len(c) for c in preds.chunks(4)) == 30
     assert preds.row(9).endswith("(" + f"{tmp_path}/r-1.npy row 2)")  # r-0 holds 8 rows
+
+
+def test_shards_of_several_dtypes_report_their_common_dtype(tmp_path):
+    np.save(tmp_path / "m-1.npy", np.zeros((2, 1), dtype=np.float32))
+    np.save(tmp_path / "m-2.npy", np.zeros((2, 1), dtype=np.float32))
+    assert open_source(f"{tmp_path}/m-*.npy").dtype == "float32"
+    np.save(tmp_path / "m-3.npy", np.ones((2, 1), dtype=np.int64))
+    src = open_source(f"{tmp_path}/m-*.npy")
+    assert src.dtype == "float64"
+    assert read_array(f"{tmp_path}/m-*.npy")[:, 0].tolist() == [0, 0, 0, 0, 1, 1]

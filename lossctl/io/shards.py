@@ -126,35 +126,32 @@ def _display(spec: str) -> str:
     return name if key is None else f"{name}:{key}"
 
 
-def _check_alike(specs: Sequence[str], sources: Sequence[Source], name: str) -> None:
-    """Refuse shards of mixed formats, widths or column names, naming the first shard that differs."""
-    first, head = specs[0], sources[0]
-    width = head.columns()
-    for spec, src in zip(specs[1:], sources[1:], strict=True):
-        if family(spec) != family(first):
-            raise InputError(
-                f"{name} mixes file formats: {_display(first)} is {family(first)} but {_display(spec)} is "
-                f"{family(spec)}; give the shards of one side in one format"
-            )
-        k = src.columns()
-        if k != width:
-            raise InputError(
-                f"{src.name} has {k} columns but {head.name} has {width}; every file of {name} needs the same "
-                "columns (the files are one array, concatenated by rows)"
-            )
-        if head.column_names != src.column_names:
-            theirs = ", ".join(src.column_names or ("(no names)",))
-            ours = ", ".join(head.column_names or ("(no names)",))
-            raise InputError(
-                f"{src.name} has columns ({theirs[:80]}) but {head.name} has ({ours[:80]}); every file of "
-                f"{name} needs the same columns in the same order"
-            )
+def _check_alike(first: tuple[str, Source], spec: str, src: Source, name: str) -> None:
+    """Refuse a shard whose format, width or column names differ from the first shard's."""
+    first_spec, head = first
+    if family(spec) != family(first_spec):
+        raise InputError(
+            f"{name} mixes file formats: {_display(first_spec)} is {family(first_spec)} but {_display(spec)} is "
+            f"{family(spec)}; give the shards of one side in one format"
+        )
+    width, k = head.columns(), src.columns()
+    if k != width:
+        raise InputError(
+            f"{src.name} has {k} columns but {head.name} has {width}; every file of {name} needs the same "
+            "columns (the files are one array, concatenated by rows)"
+        )
+    if head.column_names != src.column_names:
+        theirs = ", ".join(src.column_names or ("(no names)",))
+        ours = ", ".join(head.column_names or ("(no names)",))
+        raise InputError(
+            f"{src.name} has columns ({theirs[:80]}) but {head.name} has ({ours[:80]}); every file of "
+            f"{name} needs the same columns in the same order"
+        )
 
 
-def _dtype(sources: Sequence[Source]) -> str:
-    kinds = {s.dtype for s in sources}
+def _dtype(kinds: set[str]) -> str:
     if len(kinds) == 1:
-        return kinds.pop()
+        return next(iter(kinds))
     try:
         return np.result_type(*(np.dtype(k) for k in kinds)).name
     except TypeError:  # a dtype numpy does not know (bfloat16)
@@ -209,9 +206,13 @@ def shards_source(spec: str) -> Source:
     specs = expand(spec)
     if len(specs) == 1:
         return open_file(specs[0])
-    sources = [open_file(s) for s in specs]  # headers only: fail on a bad shard before reading rows
-    _check_alike(specs, sources, spec)
-    return _Chain(spec, specs, open_file).source(sources[0], _dtype(sources))
+    first = (specs[0], open_file(specs[0]))
+    kinds = {first[1].dtype}
+    for other in specs[1:]:  # headers only, one at a time: fail on a bad shard before reading rows
+        src = open_file(other)
+        _check_alike(first, other, src, spec)
+        kinds.add(src.dtype)
+    return _Chain(spec, specs, open_file).source(first[1], _dtype(kinds))
 
 
 __all__ = ["expand", "is_shards", "natural_key", "shards_source"]
