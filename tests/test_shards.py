@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lossctl.io import open_source, read_array
 from lossctl.io.shards import expand, natural_key
@@ -196,3 +198,30 @@ def test_shards_of_several_dtypes_report_their_common_dtype(tmp_path):
     src = open_source(f"{tmp_path}/m-*.npy")
     assert src.dtype == "float64"
     assert read_array(f"{tmp_path}/m-*.npy")[:, 0].tolist() == [0, 0, 0, 0, 1, 1]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    cuts=st.lists(st.integers(1, 59), max_size=6, unique=True),
+    rows=st.integers(1, 70),
+    text=st.booleans(),
+)
+def test_any_split_reads_back_the_same_array(n, cuts, rows, text):
+    """However the rows are split into files and whatever the chunk size, the array read is the array written."""
+    import tempfile
+    from pathlib import Path
+
+    a = np.random.default_rng(n).normal(size=(n, 2))
+    bounds = [0, *sorted(c for c in cuts if c < n), n]
+    with tempfile.TemporaryDirectory() as d:
+        for i, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+            if text:
+                np.savetxt(Path(d) / f"s-{i}.csv", a[lo:hi], delimiter=",", fmt="%.17g")
+            else:
+                np.save(Path(d) / f"s-{i}.npy", a[lo:hi])
+        src = open_source(f"{d}/s-*.{'csv' if text else 'npy'}")
+        chunks = list(src.chunks(rows))
+        assert text or all(len(c) <= rows for c in chunks)  # small text files come whole; pairing rechunks
+        np.testing.assert_array_equal(np.concatenate(chunks), a)
+        assert src.files == len(bounds) - 1
