@@ -266,3 +266,14 @@ def test_hdf5_only_dataset_needs_no_key(tmp_path):
         f.create_dataset("deep/inside/y", data=np.arange(4.0))
     np.testing.assert_array_equal(read_array(str(tmp_path / "one.h5"))[:, 0], [0, 1, 2, 3])
     assert open_source(str(tmp_path / "one.h5")).name.endswith("one.h5:deep/inside/y")
+
+
+@pytest.mark.parametrize("length", [640, 896, 1152, 1408])
+def test_safetensors_header_length_that_looks_like_a_pickle_opcode(tmp_path, length):
+    """A header of 640 bytes starts the file with 80 02, like a pickle's PROTO 2: it is still read."""
+    raw = json.dumps({"y": {"dtype": "F64", "shape": [2], "data_offsets": [0, 16]}}).encode()
+    raw += b" " * (length - len(raw))  # the format pads the header with spaces
+    data = length.to_bytes(8, "little") + raw + np.array([1.5, -2.0]).tobytes()
+    assert data[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+    (tmp_path / "t.safetensors").write_bytes(data)
+    assert read_array(str(tmp_path / "t.safetensors"))[:, 0].tolist() == [1.5, -2.0]

@@ -36,6 +36,14 @@ def _zip_pickle(path: str) -> bool:
         return False
 
 
+def _is_pickle(head: bytes, size: int) -> bool:
+    """Whether ``head`` starts a pickle of protocol 2 or later (the PROTO opcode, then the protocol)."""
+    if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:
+        return False
+    # a .safetensors header length can start with the same two bytes (640 = 80 02 00 ...): then a JSON object follows
+    return not (head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= size - 8)
+
+
 def refuse_pickle(path: str, name: str) -> None:
     """Raise if ``path`` is a pickle: by extension (``.pt .pth .ckpt .pkl .joblib``) or by its first bytes."""
     suffix = os.path.splitext(path)[1].lower()
@@ -43,12 +51,13 @@ def refuse_pickle(path: str, name: str) -> None:
         raise pickle_refusal(name, f"is a pickle-based file ({suffix}: torch.save, pickle or joblib)")
     try:
         with open(path, "rb") as f:
-            head = f.read(4)
+            head = f.read(9)
+            size = os.fstat(f.fileno()).st_size
     except OSError as e:
         raise InputError(f"{name} cannot be read ({e.strerror or e}); check the file") from None
-    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle protocol 2+: PROTO opcode
+    if _is_pickle(head, size):
         raise pickle_refusal(name, "holds a Python pickle, not numbers")
-    if head == b"PK\x03\x04" and _zip_pickle(path):
+    if head.startswith(b"PK\x03\x04") and _zip_pickle(path):
         raise pickle_refusal(name, "is a torch.save archive (a zip holding a pickle), not numbers")
 
 
