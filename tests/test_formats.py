@@ -268,7 +268,7 @@ def test_hdf5_only_dataset_needs_no_key(tmp_path):
     assert open_source(str(tmp_path / "one.h5")).name.endswith("one.h5:deep/inside/y")
 
 
-@pytest.mark.parametrize("length", [640, 896, 1152, 1408])
+@pytest.mark.parametrize("length", [640, 896, 1152, 1408, 0x10280])
 def test_safetensors_header_length_that_looks_like_a_pickle_opcode(tmp_path, length):
     """A header of 640 bytes starts the file with 80 02, like a pickle's PROTO 2: it is still read."""
     raw = json.dumps({"y": {"dtype": "F64", "shape": [2], "data_offsets": [0, 16]}}).encode()

@@ -38,7 +38,7 @@ def _zip_pickle(path: str) -> bool:
 
 def _is_pickle(head: bytes, size: int) -> bool:
     """Whether ``head`` starts a pickle of protocol 2 or later (the PROTO opcode, then the protocol)."""
-    if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:
+    if len(head) < 3 or head[0] != 0x80 or not 2 <= head[1] <= 5 or head[2] == 0:  # 0x00 is no pickle opcode
         return False
     # a .safetensors header length can start with the same two bytes (640 = 80 02 00 ...): then a JSON object follows
     return not (head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= size - 8)
