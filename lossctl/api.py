@@ -27,8 +27,9 @@ def evaluate(
 ) -> Report:
     """Read ``predictions``, ``labels`` (and ``weights``) and compute ``loss`` under every convention.
 
-    Inputs are paths (``.csv .tsv .txt .npy .npz[:key] .parquet``) or ``-`` for
-    CSV on standard input; ``labels`` may also be an opened
+    Inputs are paths (``.csv .tsv .txt .npy .npz[:key] .parquet .safetensors[:name]
+    .arrow .feather .jsonl .h5[:dataset]``), a quoted glob or ``@list.txt`` of such
+    files read as one array, or ``-`` for CSV on standard input; ``labels`` may also be an opened
     :class:`~lossctl.io.Source`, so labels shared by many checks are read once.
     Warnings for the user (e.g. labels read as class indices) are returned in
     ``Report.notes``. ``pred_cols``/``label_cols`` select columns (see
@@ -77,7 +78,8 @@ def evaluate(
         notes=notes,
     )
     report.dropped = reader.dropped
+    report.files = tuple(s.files for s in (pred_src, label_src, weight_src) if s is not None)
     if reader.dropped:
         report.notes.append(f"dropped {reader.dropped} samples with NaN (--nan omit)")
-        report.signature = signature(report, spec)
+    report.signature = signature(report, spec)
     return report

@@ -69,6 +69,8 @@ class Report:
     primary: str
     notes: list[str] = field(default_factory=list)
     dropped: int = 0
+    #: files read per side (predictions, labels[, weights]) when one is a glob or @list: signature `files:11+3`
+    files: tuple[int, ...] = ()
     signature: str = ""
     version: str = __version__
 
@@ -374,5 +376,7 @@ def signature(report: Report, loss: Loss) -> str:
         parts.append(f"logits:{'yes' if report.params.logits else 'no'}")
     if report.dropped:
         parts.append(f"dropped:{report.dropped}")
+    if any(n > 1 for n in report.files):
+        parts.append("files:" + "+".join(map(str, report.files)))
     parts.append(f"version:{report.version}")
     return "|".join(parts)

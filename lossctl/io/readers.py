@@ -28,6 +28,10 @@ class Source:
     width: int | None = None
     #: a cheaper Source reading only the given 0-based columns (text files parse only those); None: slice chunks
     project: Callable[[Sequence[int]], Source] | None = None
+    #: how many files are read as this one array (a glob or @list: see :mod:`lossctl.io.shards`)
+    files: int = 1
+    #: for several files: 0-based global row -> (the file holding it, its 0-based row there); None for one file
+    shard_of: Callable[[int], tuple[str, int]] | None = None
 
     def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[np.ndarray]:
         return self._chunks(rows)
@@ -38,6 +42,14 @@ class Source:
             return self.width
         first = next(iter(self.chunks(1024)), None)
         return 0 if first is None else first.shape[1]
+
+    def row(self, index: int) -> str:
+        """``NAME row R`` for the 0-based row ``index`` of the whole input; with several files, also which holds it."""
+        where = f"{self.name} row {index + 1}"
+        if self.shard_of is not None:
+            shard, local = self.shard_of(index)
+            where += f" ({shard} row {local + 1})"
+        return where
 
 
 def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
@@ -74,20 +86,47 @@ def _array_source(arr: np.ndarray, name: str) -> Source:
     return Source(name, chunks, str(arr.dtype))
 
 
+#: extensions whose files hold several arrays, one picked as ``path.EXT:key``
+KEYED_SUFFIXES = (".npz", ".safetensors", ".h5", ".hdf5")
+
+
+def split_key(spec: str) -> tuple[str, str | None]:
+    """``path.npz:key`` -> (``path.npz``, ``key``); any other spec -> (spec, None)."""
+    lower = spec.lower()
+    for suffix in KEYED_SUFFIXES:
+        at = lower.rfind(suffix + ":")
+        if at >= 0:
+            return spec[: at + len(suffix)], spec[at + len(suffix) + 1 :]
+    return spec, None
+
+
 def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
-    """Open ``spec``: a path, ``path.npz:key``, or ``-`` for CSV on standard input."""
+    """Open ``spec``: a path, ``path.npz:key``, a glob or ``@list.txt`` of files, or ``-`` for CSV on stdin."""
     if spec == "-":
         from .text import stdin_source
 
         return stdin_source(stdin if stdin is not None else sys.stdin)
-    path, key = spec, None
-    if ".npz:" in spec:
-        path, key = spec.rsplit(":", 1)
+    from .shards import is_shards, shards_source  # shards imports Source from here
+
+    if is_shards(spec):
+        return shards_source(spec)
+    return open_file(spec)
+
+
+def open_file(spec: str) -> Source:
+    """Open one file: ``path`` or ``path.EXT:key``, by its extension (pickles are refused by content too)."""
+    path, key = split_key(spec)
     name = os.path.basename(path) if os.path.dirname(path) == "" else path
     if not os.path.exists(path):
         raise InputError(f"{name} does not exist; check the path")
     if os.path.isdir(path):
         raise InputError(f"{name} is a directory; give a file of predictions or labels")
+    from .formats import open_format, refuse_pickle  # safetensors, arrow, jsonl, hdf5; pickles
+
+    refuse_pickle(path, name)
+    other = open_format(path, key, name)
+    if other is not None:
+        return other
     from .binary import open_binary  # .npy/.npz/.parquet; binary imports Source from here
 
     binary = open_binary(path, key, name)
@@ -100,8 +139,8 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
     ext = os.path.splitext(path)[1]
     what = f"an unknown file type ({ext})" if ext else "no file extension"
     raise InputError(
-        f"{name} has {what}; name it .csv, .tsv or .txt (optionally .gz), .npy, .npz or .parquet "
-        "(or use - for CSV on stdin)"
+        f"{name} has {what}; name it .csv, .tsv or .txt (optionally .gz), .npy, .npz, .parquet, "
+        ".safetensors, .arrow/.feather, .jsonl or .h5 (or use - for CSV on stdin)"
     )
 
 
