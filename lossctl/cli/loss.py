@@ -129,7 +129,7 @@ def _print_report(report, fmt: str, precision: int | None, values, worst, signat
             extras.append(histogram(values))
         if worst:
             extras.append(worst_table(worst, precision or 6))
-        _stdout().print(table(report, precision or 6, tuple(extras)))
+        _stdout().print(table(report, precision or 6, tuple(extras)), crop=False)  # a long call stays whole
     elif fmt == "json":
         sys.stdout.write(json.dumps(report_dict(report, worst), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
     elif fmt in ("csv", "tsv"):
