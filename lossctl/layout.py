@@ -15,7 +15,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-_TOKEN = re.compile(r"[^ ,|]*[,|]* *")
+_TOKENS = {",": re.compile(r"[^ ,]*,* *"), ",|": re.compile(r"[^ ,|]*[,|]* *")}
 
 
 def group_digits(n: float | None) -> str:
@@ -30,23 +30,23 @@ def plural(n: float, word: str, words: str | None = None) -> str:
     return f"{group_digits(n)} {word if n == 1 else (words or word + 's')}"
 
 
-def tokens(text: str) -> list[str]:
-    """``text`` cut after each space, comma or ``|``: the only places a line may break."""
-    return [t for t in _TOKEN.findall(text) if t]
+def tokens(text: str, breaks: str = ",") -> list[str]:
+    """``text`` cut after each space and comma (and ``|`` if ``breaks=",|"``): where a line may break."""
+    return [t for t in _TOKENS[breaks].findall(text) if t]
 
 
-def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+def wrap(text: str, width: int, first: str = "", rest: str = "", breaks: str = ",") -> list[str]:
     """Greedy lines of at most ``width`` cells, prefixed ``first`` then ``rest``; tokens stay whole.
 
     A token that does not fit after its prefix goes on a full-width line of its own, unindented,
     and one wider than ``width`` stays whole (the line is longer than ``width``).
 
-    >>> wrap("f(a, b)|g(c)", 6)
-    ['f(a, ', 'b)|', 'g(c)']
+    >>> wrap("f(a, b)|g(c)", 6, breaks=",|")
+    ['f(a,', 'b)|', 'g(c)']
     """
     lines: list[str] = []
     line, empty = first, True
-    for tok in tokens(text.strip()):
+    for tok in tokens(text.strip(), breaks):
         if not empty and cell_len(line + tok.rstrip()) > width:
             lines.append(line.rstrip())
             line, empty = rest, True
@@ -61,15 +61,15 @@ def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
 class Wrapped:
     """A Rich renderable: :func:`wrap` at the width it is given, with a hanging indent."""
 
-    def __init__(self, text: str, first: str = "", rest: str = "", style: str = "") -> None:
-        self.text, self.first, self.rest, self.style = text, first, rest, style
+    def __init__(self, text: str, first: str = "", rest: str = "", style: str = "", breaks: str = ",") -> None:
+        self.text, self.first, self.rest, self.style, self.breaks = text, first, rest, style, breaks
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in wrap(self.text, options.max_width, self.first, self.rest):
+        for line in wrap(self.text, options.max_width, self.first, self.rest, self.breaks):
             yield Text(line, style=self.style, no_wrap=True, overflow="ignore")
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        toks = [t.rstrip() for t in tokens(self.text.strip())] or [""]
+        toks = [t.rstrip() for t in tokens(self.text.strip(), self.breaks)] or [""]
         narrow = max(cell_len(self.first + toks[0]), *(cell_len(self.rest + t) for t in toks))
         return Measurement(narrow, max(narrow, cell_len(self.first + self.text.strip())))
 

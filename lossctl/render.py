@@ -171,7 +171,7 @@ def table(report: Report, precision: int = 6, extras: tuple = ()) -> Group:
     footer = f"* primary convention, gated by --max/--min · meanings: lossctl explain {report.loss}"
     parts.append(Wrapped(footer, rest="  ", style="dim"))
     parts += [Wrapped(f"note: {note}", rest="  ", style="dim") for note in report.notes]
-    parts.append(Wrapped(report.signature, "signature: ", style="dim"))  # unindented: rejoins by deleting "\n"
+    parts.append(Wrapped(report.signature, "signature: ", style="dim", breaks=",|"))  # unindented: rejoins by deleting "\n"
     return Group(*parts)
 
 
@@ -276,65 +276,6 @@ def to_plain(report: Report, precision: int | None = None) -> str:
         else:
             lines.append(f"{c.name} {num(c.value)}")
     return "\n".join(lines) + "\n"
-
-
-def loss_list() -> Table:
-    """``lossctl list``: every registered loss, its aliases and what it expects."""
-    from .losses import LOSSES
-
-    t = Table(title="losses", title_justify="left")
-    t.add_column("loss", style="bold", no_wrap=True)
-    t.add_column("aliases", overflow="fold")
-    t.add_column("inputs", overflow="fold")
-    t.add_column("primary", no_wrap=True)
-    for loss in LOSSES.values():
-        t.add_row(loss.name, ", ".join(loss.aliases), loss.expects, loss.primary)
-    return t
-
-
-def explanation(loss) -> Group:
-    """``lossctl explain LOSS``: formula, each convention's n and users, and pitfalls."""
-    from .conventions import applicable
-
-    head = Text()
-    head.append(f"{loss.name}", style="bold")
-    if loss.aliases:
-        head.append(f"  (also: {', '.join(loss.aliases)})", style="dim")
-    head.append(f"\n{loss.summary}\n\n{loss.formula}\n\nInputs: {loss.expects}.\n")
-    if loss.kind == "element":
-        inner = "mean" if loss.inner == "mean" else "sum"
-        head.append(
-            f"\nThe loss is a sum of element terms e[i,k] over N samples (rows) and K outputs (columns). "
-            f"Each sample's own loss l_i is the {inner} of its K terms; frameworks report the mean of l_i "
-            f"over samples ('{loss.primary}').\n"
-        )
-    else:
-        head.append("\nThe loss exists only per sample (l_i), so its conventions divide the sum of l_i by N or by 1.\n")
-    t = Table(title="conventions: which n divides the sum", title_justify="left")
-    t.add_column("convention", style="bold", no_wrap=True)
-    t.add_column("n", no_wrap=True)
-    t.add_column("meaning", overflow="fold")
-    t.add_column("used by", overflow="fold")
-    for c in applicable(loss.kind, loss.squared, weighted=True):
-        # for this loss: the APIs that report this convention by default; else where it is met elsewhere
-        apis = list(dict.fromkeys(fw.api for fw in loss.frameworks if fw.convention == c.name))
-        users = ", ".join(apis) if apis else f"elsewhere: {c.users}"
-        t.add_row(c.name + (" *" if c.name == loss.primary else ""), c.divisor or "vector", c.meaning, users)
-    parts: list = [head, t]
-    if loss.frameworks:
-        f = Table(title="what the frameworks report by default", title_justify="left")
-        f.add_column("framework", style="bold", no_wrap=True)
-        f.add_column("API", overflow="fold")
-        f.add_column("equals", no_wrap=True)
-        f.add_column("notes", overflow="fold")
-        for fw in loss.frameworks:
-            f.add_row(fw.framework, fw.api, fw.convention or "—", fw.note)
-        parts.append(f)
-    tail = "* primary convention, gated by --max/--min. Weighted conventions appear with --weights."
-    if loss.pitfalls:
-        tail = "Pitfalls:\n" + "\n".join(f"  • {p}" for p in loss.pitfalls) + "\n\n" + tail
-    parts.append(Text(tail))
-    return Group(*parts)
 
 
 # --------------------------------------------------------------------------- pipelines: per-sample views

@@ -104,11 +104,16 @@ def test_big_counts_are_grouped_in_the_table():
     assert "10,000,000 samples × 10 outputs" in out and re.search(r"\b100,000,000\b", out.split("\n", 3)[3])
 
 
-@given(st.text(alphabet="ab,| ", max_size=60), st.integers(1, 30))
-def test_wrap_breaks_only_after_spaces_commas_and_bars(text, width):
-    lines = wrap(text, width, "", "  ")
+@given(st.text(alphabet="ab,| ", max_size=60), st.integers(1, 30), st.sampled_from([",", ",|"]))
+def test_wrap_breaks_only_after_spaces_commas_and_bars(text, width, breaks):
+    lines = wrap(text, width, "", "  ", breaks)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
-    for tok in tokens(text.strip()):
+    for tok in tokens(text.strip(), breaks):
         assert any(tok.rstrip() in line for line in lines)
     for line in lines:
-        assert len(line) <= width or len(tokens(line.strip())) == 1
+        assert len(line) <= width or len(tokens(line.strip(), breaks)) == 1
+
+
+def test_prose_keeps_bars_together_and_the_signature_breaks_at_them():
+    assert wrap("divides by |y|)", 12) == ["divides by", "|y|)"]
+    assert wrap("loss:mse|n:N*K", 10, breaks=",|") == ["loss:mse|", "n:N*K"]

@@ -16,9 +16,9 @@ def list_losses() -> None:
 
     Example: lossctl list
     """
-    from ..render import loss_list
+    from ..render_info import loss_list
 
-    _stdout().print(loss_list())
+    _stdout().print(loss_list(), crop=False)
 
 
 @app.command("explain")
@@ -29,6 +29,6 @@ def explain(
 
     Example: lossctl explain mse
     """
-    from ..render import explanation
+    from ..render_info import explanation
 
-    _stdout().print(explanation(get_loss(loss)))
+    _stdout().print(explanation(get_loss(loss)), crop=False)
