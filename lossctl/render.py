@@ -171,7 +171,9 @@ def table(report: Report, precision: int = 6, extras: tuple = ()) -> Group:
     footer = f"* primary convention, gated by --max/--min · meanings: lossctl explain {report.loss}"
     parts.append(Wrapped(footer, rest="  ", style="dim"))
     parts += [Wrapped(f"note: {note}", rest="  ", style="dim") for note in report.notes]
-    parts.append(Wrapped(report.signature, "signature: ", style="dim", breaks=",|"))  # unindented: rejoins by deleting "\n"
+    parts.append(
+        Wrapped(report.signature, "signature: ", style="dim", breaks=",|")
+    )  # unindented: rejoins by deleting "\n"
     return Group(*parts)
 
 

@@ -29,7 +29,11 @@ def loss_list() -> FirstFit:
     t.add_column("inputs", min_width=_INPUTS_MIN)
     blocks: list = []
     for loss in LOSSES.values():
-        name = Group(Text(loss.name, style="bold"), Wrapped(", ".join(loss.aliases), style="dim")) if loss.aliases else Text(loss.name, style="bold")
+        name = (
+            Group(Text(loss.name, style="bold"), Wrapped(", ".join(loss.aliases), style="dim"))
+            if loss.aliases
+            else Text(loss.name, style="bold")
+        )
         t.add_row(name, loss.primary, Wrapped(loss.expects))
         blocks += [Text.assemble((loss.name, "bold"), f"  (primary: {loss.primary})")]
         if loss.aliases:
@@ -55,7 +59,9 @@ def _head(loss) -> Group:
             )
         )
     else:
-        parts.append(Wrapped("The loss exists only per sample (l_i), so its conventions divide the sum of l_i by N or by 1."))
+        parts.append(
+            Wrapped("The loss exists only per sample (l_i), so its conventions divide the sum of l_i by N or by 1.")
+        )
     return Group(*parts)
 
 
@@ -109,5 +115,8 @@ def explanation(loss) -> Group:
     if loss.pitfalls:
         parts += [Text(""), Text("Pitfalls:", style="bold")]
         parts += [Wrapped(p, "  • ", "    ") for p in loss.pitfalls]
-    parts += [Text(""), Wrapped("* primary convention, gated by --max/--min. Weighted conventions appear with --weights.")]
+    parts += [
+        Text(""),
+        Wrapped("* primary convention, gated by --max/--min. Weighted conventions appear with --weights."),
+    ]
     return Group(*parts)
