@@ -53,13 +53,42 @@ def fail(message: str) -> None:
 
 
 def _usage_message(e: click_exc.UsageError) -> str:
+    from ..suggest import unknown
+
     message = e.format_message().rstrip(".")
     if message.startswith("No such command"):
         name = message.split("'")[1] if "'" in message else message
-        return f"unknown loss or command {name!r}; see 'lossctl list' for losses and 'lossctl --help' for commands"
+        root = e.ctx.find_root().command if e.ctx is not None else None
+        names = [*(getattr(root, "commands", None) or {}), *_loss_aliases()]
+        return unknown(
+            "loss or command", name, names, "see 'lossctl list' for losses and 'lossctl --help' for commands"
+        )
+    if isinstance(e, click_exc.NoSuchOption) and e.ctx is not None:
+        return _unknown_option(e.option_name, e.ctx)
     if e.ctx is not None and e.ctx.info_name and e.ctx.parent is not None:
         return f"{message} (see 'lossctl {e.ctx.info_name} --help')"
     return f"{message} (see 'lossctl --help')"
+
+
+def _loss_aliases() -> list[str]:
+    from ..losses import LOSSES
+
+    return [alias for loss in LOSSES.values() for alias in loss.aliases]
+
+
+def _unknown_option(option: str, ctx) -> str:
+    """``--delta applies to huber only``, or the closest option this command has."""
+    from ..losses import LOSSES
+    from ..suggest import did_you_mean
+
+    sub = ctx.parent is not None  # a command's option, not lossctl's own
+    command = ctx.info_name if sub else "lossctl"
+    see = f"see 'lossctl {command} --help'" if sub else "see 'lossctl --help'"
+    elsewhere = [n for n, loss in LOSSES.items() if option.lstrip("-").replace("-", "_") in loss.options]
+    if elsewhere and sub:
+        return f"{option} applies to {', '.join(elsewhere)} only, not {command} ({see})"
+    here = [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")]
+    return f"unknown option {option!r} for {command}{did_you_mean(option, here) or ';'} {see}"
 
 
 class LossctlGroup(TyperGroup):

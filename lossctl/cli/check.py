@@ -21,7 +21,9 @@ def _format(fmt: str | None) -> str:
     if fmt:
         chosen = fmt.lower()
         if chosen not in CHECK_FORMATS:
-            raise UsageError(f"unknown format {fmt!r} for check; choose one of: {', '.join(CHECK_FORMATS)}")
+            from ..suggest import unknown
+
+            raise UsageError(unknown("format", fmt, CHECK_FORMATS, f"check writes: {', '.join(CHECK_FORMATS)}"))
         return chosen
     default = default_format().lower()
     if default in CHECK_FORMATS:
