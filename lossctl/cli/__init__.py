@@ -73,7 +73,7 @@ def _usage_message(e: click_exc.UsageError) -> str:
 def _loss_aliases() -> list[str]:
     from ..losses import LOSSES
 
-    return [alias for loss in LOSSES.values() for alias in loss.aliases]
+    return [alias for spec in LOSSES.values() for alias in spec.aliases]
 
 
 def _unknown_option(option: str, ctx) -> str:
@@ -84,7 +84,7 @@ def _unknown_option(option: str, ctx) -> str:
     sub = ctx.parent is not None  # a command's option, not lossctl's own
     command = ctx.info_name if sub else "lossctl"
     see = f"see 'lossctl {command} --help'" if sub else "see 'lossctl --help'"
-    elsewhere = [n for n, loss in LOSSES.items() if option.lstrip("-").replace("-", "_") in loss.options]
+    elsewhere = [n for n, spec in LOSSES.items() if option.lstrip("-").replace("-", "_") in spec.options]
     if elsewhere and sub:
         return f"{option} applies to {', '.join(elsewhere)} only, not {command} ({see})"
     here = [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")]
