@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import types
 from typing import Annotated
 
 import typer
@@ -91,6 +92,18 @@ def _unknown_option(option: str, ctx) -> str:
     return f"unknown option {option!r} for {command}{did_you_mean(option, here) or ';'} {see}"
 
 
+#: usage lines Typer cannot express: check's LOSS and PREDICTIONS are required unless --manifest is given
+USAGE = {"check": ["[OPTIONS]", "LOSS PREDICTIONS... --labels LABELS"]}
+
+
+def _usage_pieces(command, ctx) -> list[str]:
+    """A command's usage: required arguments bare (``PREDICTIONS``), optional ones in brackets."""
+    if command.name in USAGE:
+        return list(USAGE[command.name])
+    pieces = type(command).collect_usage_pieces(command, ctx)
+    return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]  # Typer writes {REQUIRED}
+
+
 class LossctlGroup(TyperGroup):
     """Translate every failure into one ``error:`` line and an exit code, never a traceback."""
 
@@ -101,7 +114,23 @@ class LossctlGroup(TyperGroup):
                 command = super().get_command(ctx, get_loss(cmd_name).name)
             except UsageError:
                 return None
+        command.collect_usage_pieces = types.MethodType(_usage_pieces, command)
         return command
+
+    def format_commands(self, ctx, formatter) -> None:  # type: ignore[override]
+        """The commands (list, explain, check) first, then the losses."""
+        from ..losses import LOSSES
+
+        width = formatter.width - 6 - max(len(n) for n in self.commands)
+        rows = {True: [], False: []}
+        for name in self.list_commands(ctx):
+            command = self.commands[name]
+            if not command.hidden:
+                rows[name in LOSSES].append((name, command.get_short_help_str(width)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows[False])
+        with formatter.section("Losses (lossctl LOSS PREDICTIONS [LABELS]; aliases too, see 'lossctl list')"):
+            formatter.write_dl(rows[True])
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         try:
@@ -140,6 +169,7 @@ app = typer.Typer(
         "Example: lossctl mse preds.csv labels.csv"
     ),
     no_args_is_help=True,
+    subcommand_metavar="LOSS|COMMAND [ARGS]...",
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,

@@ -39,7 +39,7 @@ def _plan(args: list[str], labels: str | None, convention: str | None, bounds, m
         given = [
             flag
             for flag, value in (
-                ("LOSS/PRED_FILE", args),
+                ("LOSS PREDICTIONS...", args),
                 ("--labels", labels),
                 ("-c", convention),
                 ("--max/--min", bounds),
@@ -52,9 +52,11 @@ def _plan(args: list[str], labels: str | None, convention: str | None, bounds, m
             )
         return read_manifest(manifest)
     if len(args) < 2:
-        raise UsageError("check needs LOSS and at least one PRED_FILE: lossctl check LOSS PRED_FILE... --labels FILE")
+        raise UsageError(
+            "check needs LOSS and at least one PREDICTIONS file: lossctl check LOSS PREDICTIONS... --labels LABELS"
+        )
     if not labels:
-        raise UsageError("check needs --labels FILE (the labels every prediction file is compared with)")
+        raise UsageError("check needs --labels LABELS (the labels file every prediction file is compared with)")
     loss = get_loss(args[0]).name
     return plan(loss, args[1:], labels, scalar_convention(convention) if convention else None, bounds)
 
@@ -105,37 +107,58 @@ def check(
     args: Annotated[
         list[str] | None,
         typer.Argument(
-            help="LOSS, then prediction files: paths, directories (their input files) or quoted globs.",
+            help="LOSS, then PREDICTIONS files: paths, directories (their array files) or quoted globs.",
             show_default=False,
-            metavar="LOSS PRED_FILE",
+            metavar="LOSS PREDICTIONS...",
         ),
     ] = None,
     labels: Annotated[
         str | None,
-        typer.Option("--labels", "-l", help="The labels file shared by every prediction file.", show_default=False),
+        typer.Option(
+            "--labels",
+            "-l",
+            metavar="LABELS",
+            help="The labels file shared by every prediction file.",
+            show_default=False,
+        ),
     ] = None,
     convention: Annotated[
         str | None,
         typer.Option(
-            "--convention", "-c", help="The convention to check [default: the loss's primary one].", show_default=False
+            "--convention",
+            "-c",
+            metavar="NAME",
+            help="The convention to check [default: the loss's primary one].",
+            show_default=False,
         ),
     ] = None,
     max_: Annotated[
         float | None,
         typer.Option(
-            "--max", help="Fail (exit 1) a file whose value is above this (inclusive bound).", show_default=False
+            "--max",
+            metavar="X",
+            help="Fail (exit 1) a file whose value is above this (inclusive bound).",
+            show_default=False,
         ),
     ] = None,
     min_: Annotated[
         float | None,
         typer.Option(
-            "--min", help="Fail (exit 1) a file whose value is below this (inclusive bound).", show_default=False
+            "--min",
+            metavar="X",
+            help="Fail (exit 1) a file whose value is below this (inclusive bound).",
+            show_default=False,
         ),
     ] = None,
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, help="Files computed in parallel [default: the number of cores].", show_default=False
+            "--jobs",
+            "-j",
+            min=1,
+            metavar="N",
+            help="Files computed in parallel [default: the number of cores].",
+            show_default=False,
         ),
     ] = None,
     fmt: Annotated[
@@ -143,6 +166,7 @@ def check(
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="table, json, jsonl (one object per file, streamed), csv or tsv "
             "[default: table on a terminal, else tsv]",
             show_default=False,
@@ -153,6 +177,7 @@ def check(
         typer.Option(
             "--manifest",
             "-m",
+            metavar="FILE",
             help="A CSV with columns predictions, labels, loss[, convention, max, min]; paths relative to it.",
             show_default=False,
         ),
@@ -164,6 +189,8 @@ def check(
     2 if any could not be checked.
 
     Example: lossctl check mse runs/*.csv --labels labels.csv --max 0.05
+
+    Or, one row per check: lossctl check --manifest FILE
     """
     from ..batch import Bounds, default_jobs, run_checks, summary
     from ..render import check_header, check_json, check_line, check_record, check_summary, check_table

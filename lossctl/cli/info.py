@@ -23,7 +23,7 @@ def list_losses() -> None:
 
 @app.command("explain")
 def explain(
-    loss: Annotated[str, typer.Argument(help="A loss name or alias, e.g. mse.", show_default=False)],
+    loss: Annotated[str, typer.Argument(metavar="LOSS", help="A loss name or alias, e.g. mse.", show_default=False)],
 ) -> None:
     """Explain a loss: its formula, every convention's divisor n, who uses which, and pitfalls.
 
