@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+import os
 
 import numpy as np
 from rich import box
@@ -394,21 +395,61 @@ def check_summary(counts: dict[str, int]) -> str:
     )
 
 
+def _common_folder(paths: list[str]) -> str:
+    """The folder every path is in (``""`` if none is shared, e.g. relative and absolute mixed)."""
+    folders = [os.path.dirname(p) for p in paths]
+    if not folders or any(not f for f in folders):
+        return ""
+    try:
+        return os.path.commonpath(folders)
+    except ValueError:
+        return ""
+
+
+def _only(values: list) -> object | None:
+    """The value every row shares, or None when the rows differ."""
+    distinct = set(values)
+    return next(iter(distinct)) if len(distinct) == 1 else None
+
+
 def check_table(results: list, counts: dict[str, int], precision: int = 6) -> Group:
-    """``lossctl check -f table``: one row per prediction file, then the summary line."""
-    t = Table(title="lossctl check", title_justify="left")
-    t.add_column("file", overflow="fold")
-    t.add_column("loss", no_wrap=True)
-    t.add_column("convention", no_wrap=True)
+    """``lossctl check -f table``: one row per file, then failures and errors recapped, then the counts.
+
+    What every row shares (loss, convention, bound, labels, folder) is said once above the table;
+    paths are relative to their common folder; each message appears once, in the recap.
+    """
+    folder = _common_folder([r.file for r in results])
+    checked = [r for r in results if r.status != "error"] or results  # an error row may lack loss/convention
+    shared = {key: _only([getattr(r, key) or "" for r in checked]) for key in ("loss", "convention", "labels")}
+    shared["bound"] = _only([r.bound for r in results])
+    said = " ".join(str(shared[k]) for k in ("loss", "convention", "bound") if shared[k])
+    head = "lossctl check" + (f" · {said}" if said else "")
+    head += f" · labels: {shared['labels']}" if shared["labels"] else ""
+    head += f" · in {folder}{os.sep}" if folder else ""
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    t.add_column("file")
+    varying = [k for k in ("loss", "convention", "labels") if shared[k] is None]
+    for key in varying:
+        t.add_column(key, no_wrap=key != "labels")
     t.add_column("value", justify="right", no_wrap=True)
-    t.add_column("bound", no_wrap=True)
+    if shared["bound"] is None:
+        t.add_column("bound", no_wrap=True)
     t.add_column("status", no_wrap=True)
-    t.add_column("message", overflow="fold")
+    recap = []
     for r in results:
-        value = "" if r.status == "error" else fmt(r.value, precision)
-        status = Text(r.status, style=_STATUS_STYLE[r.status])
-        t.add_row(r.file, r.loss or "", r.convention or "", value, r.bound, status, r.message or "")
-    return Group(t, Text(check_summary(counts)))
+        name = os.path.relpath(r.file, folder) if folder else r.file
+        row: list = [Wrapped(name), *(getattr(r, k) or "" for k in varying)]
+        row.append("" if r.status == "error" else fmt(r.value, precision))
+        row += [r.bound] if shared["bound"] is None else []
+        row.append(Text(r.status, style=_STATUS_STYLE[r.status]))
+        t.add_row(*row)
+        if r.status != "pass":
+            label = "FAILED" if r.status == "fail" else "ERROR "
+            recap.append(Wrapped(f"{label} {r.message or ''}", rest="       ", style=_STATUS_STYLE[r.status]))
+    parts: list = [Wrapped(head, rest="  ", style="bold"), t]
+    if recap:
+        parts += [Text(""), *recap]
+    return Group(*parts, Text(check_summary(counts), style="bold"))
 
 
 def check_record(result) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import nullcontext
 from typing import Annotated
@@ -31,7 +32,38 @@ def _format(fmt: str | None) -> str:
     return "table" if sys.stdout.isatty() else "tsv"  # e.g. LOSSCTL_FORMAT=plain, which check has not
 
 
-def _plan(args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None) -> list:
+def _plan(
+    args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None, exclude: list[str]
+) -> list:
+    checks = _planned(args, labels, convention, bounds, manifest)
+    return [c for c in checks if not _excluded(c.predictions, exclude)] if exclude else checks
+
+
+def _excluded(path: str, patterns: list[str]) -> bool:
+    """Whether ``--exclude`` patterns match the path as given or its file name."""
+    from fnmatch import fnmatch
+
+    return any(fnmatch(path, p) or fnmatch(os.path.basename(path), p) for p in patterns)
+
+
+def _skipped(args: list[str], labels: str | None, exclude: list[str]) -> str | None:
+    """One note naming the files of the directories in ``args`` that were skipped as not arrays."""
+    from ..batch import expand
+
+    skipped: list[str] = []
+    for arg in args[1:]:
+        if os.path.isdir(arg):
+            expand(arg, exclude=[labels or ""], skipped=skipped)
+    named = {os.path.realpath(a) for a in args[1:]}  # a file named on the command line is read, not skipped
+    skipped = [p for p in skipped if not _excluded(p, exclude) and os.path.realpath(p) not in named]
+    if not skipped:
+        return None
+    names = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+    count = f"{len(skipped)} non-array file{'s' if len(skipped) != 1 else ''}"
+    return f"skipped {count} in the directories: {names} (name a file to read it anyway)"
+
+
+def _planned(args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None) -> list:
     from ..batch import plan, read_manifest, scalar_convention
     from ..losses import get_loss
 
@@ -75,12 +107,13 @@ class _Diagnostics:
             sys.stderr.write(text + "\n")
             sys.stderr.flush()
 
-    def result(self, result) -> None:
+    def result(self, result, errors: bool = True) -> None:
+        """Warnings once each; the error line unless ``errors=False`` (the table recaps errors itself)."""
         for note in result.notes:
             if note not in self.warned:
                 self.warned.add(note)
                 self.line(f"warning: {note}")
-        if result.status == "error":
+        if result.status == "error" and errors:
             self.line(f"error: {result.message}")
 
 
@@ -172,6 +205,16 @@ def check(
             show_default=False,
         ),
     ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            "-x",
+            metavar="GLOB",
+            help="Leave out prediction files whose path or name matches GLOB (repeatable), e.g. --exclude '*_old.csv'.",
+            show_default=False,
+        ),
+    ] = None,
     manifest: Annotated[
         str | None,
         typer.Option(
@@ -197,8 +240,11 @@ def check(
 
     out_format = _format(fmt)
     bounds = Bounds(max_, min_)
-    checks = _plan(list(args or []), labels, convention, bounds, manifest)
+    checks = _plan(list(args or []), labels, convention, bounds, manifest, list(exclude or []))
     diagnostics = _Diagnostics()
+    skipped = None if manifest else _skipped(list(args or []), labels, list(exclude or []))
+    if skipped:
+        diagnostics.line(f"warning: {skipped}")
     delimiter = "," if out_format == "csv" else "\t"
     if out_format in ("csv", "tsv"):
         sys.stdout.write(check_header(delimiter))
@@ -213,7 +259,7 @@ def check(
             task = progress.add_task("check", total=len(checks))
         for result in run_checks(checks, jobs or default_jobs()):
             results.append(result)
-            diagnostics.result(result)
+            diagnostics.result(result, errors=out_format != "table")
             if out_format == "jsonl":
                 import json
 
@@ -227,7 +273,7 @@ def check(
 
     counts = summary(results)
     if out_format == "table":
-        _stdout().print(check_table(results, counts))
+        _stdout().print(check_table(results, counts), crop=False)
     elif out_format == "json":
         sys.stdout.write(check_json(results, counts) + "\n")
     elif progress is not None:

@@ -49,7 +49,8 @@ def run_loss(
     fmt = (fmt or default_format()).lower()
     if fmt not in FORMATS:
         origin = " (from LOSSCTL_FORMAT)" if from_env else ""
-        raise UsageError(unknown("format", fmt, FORMATS, f"choose one of: {', '.join(FORMATS)}{origin}"))
+        message = unknown("format", fmt, FORMATS, f"choose one of: {', '.join(FORMATS)}")
+        raise UsageError(message.replace(repr(fmt), repr(fmt) + origin, 1))
     if labels is None and label_cols is None:
         raise UsageError(
             f"{loss.name} needs LABELS: lossctl {loss.name} PREDICTIONS LABELS, or one file with "
