@@ -146,7 +146,7 @@ def _frameworks(report: Report, precision: int) -> FirstFit:
 
 def _call(r, first: str, rest: str) -> Group:
     call = Wrapped(r.call, first, rest)
-    return Group(call, Wrapped(r.note, first + "# ", rest + "# ", style="dim")) if r.note else call
+    return Group(call, Wrapped(r.note, first + "# ", first + "# ", style="dim")) if r.note else call
 
 
 def table(report: Report, precision: int = 6, extras: tuple = ()) -> Group:
@@ -168,7 +168,8 @@ def table(report: Report, precision: int = 6, extras: tuple = ()) -> Group:
     parts += [Text(""), FirstFit(*layouts)]
     if report.frameworks:
         parts += [Text(""), _frameworks(report, precision)]
-    parts.extend(extras)
+    for extra in extras:
+        parts += [Text(""), extra]
     footer = f"* primary convention, gated by --max/--min · meanings: lossctl explain {report.loss}"
     parts.append(Wrapped(footer, rest="  ", style="dim"))
     parts += [Wrapped(f"note: {note}", rest="  ", style="dim") for note in report.notes]
@@ -297,7 +298,7 @@ def _bar(count: int, most: int, width: int) -> str:
 def histogram(values: np.ndarray, bins: int = 8, width: int = 30, precision: int = 4) -> Group:
     """A small text histogram of per-sample losses: one line per bin, ``lo … hi  bar  count``."""
     finite = values[np.isfinite(values)]
-    title = f"per-sample losses: {len(values)} samples"
+    title = f"per-sample losses: {plural(len(values), 'sample')}"
     if len(finite) < len(values):
         title += f", {len(values) - len(finite)} undefined (not shown)"
     head = Text(title, style="bold")
@@ -309,12 +310,12 @@ def histogram(values: np.ndarray, bins: int = 8, width: int = 30, precision: int
     grid.add_column(no_wrap=True)
     grid.add_column(justify="right", no_wrap=True)
     if lo == hi:
-        grid.add_row(fmt(lo, precision), _bar(1, 1, width), str(len(finite)))
+        grid.add_row(fmt(lo, precision), _bar(1, 1, width), group_digits(len(finite)))
         return Group(head, grid)
     counts, edges = np.histogram(finite, bins=bins, range=(lo, hi))
     most = int(counts.max())
     for count, a, b in zip(counts.tolist(), edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        grid.add_row(f"{fmt(a, precision)} … {fmt(b, precision)}", _bar(count, most, width), str(count))
+        grid.add_row(f"{fmt(a, precision)} … {fmt(b, precision)}", _bar(count, most, width), group_digits(count))
     return Group(head, grid)
 
 
@@ -334,11 +335,11 @@ def worst_samples(values: np.ndarray, k: int) -> list[tuple[int, float]]:
 
 def worst_table(worst: list[tuple[int, float]], precision: int = 6) -> Group:
     """The ``--worst K`` view: row number and loss, highest first."""
-    t = Table()
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("row", justify="right", no_wrap=True)
     t.add_column("loss", justify="right", no_wrap=True)
     for row, value in worst:
-        t.add_row(str(row), fmt(value, precision))
+        t.add_row(group_digits(row), fmt(value, precision))
     head = f"the {len(worst)} sample{'s' if len(worst) != 1 else ''} with the highest loss (rows count from 1)"
     return Group(Text(head, style="bold"), t)
 
