@@ -417,7 +417,8 @@ def check_table(results: list, counts: dict[str, int], precision: int = 6) -> Gr
     """``lossctl check -f table``: one row per file, then failures and errors recapped, then the counts.
 
     What every row shares (loss, convention, bound, labels, folder) is said once above the table;
-    paths are relative to their common folder; each message appears once, in the recap.
+    paths are relative to their common folder; each message appears once, in the recap. Labels
+    that differ by row get a column, or, when that does not fit, a list below the table.
     """
     folder = _common_folder([r.file for r in results])
     checked = [r for r in results if r.status != "error"] or results  # an error row may lack loss/convention
@@ -427,30 +428,47 @@ def check_table(results: list, counts: dict[str, int], precision: int = 6) -> Gr
     head = "lossctl check" + (f" · {said}" if said else "")
     head += f" · labels: {shared['labels']}" if shared["labels"] else ""
     head += f" · in {folder}{os.sep}" if folder else ""
-    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    t.add_column("file")
-    varying = [k for k in ("loss", "convention", "labels") if shared[k] is None]
-    for key in varying:
-        t.add_column(key, no_wrap=key != "labels")
-    t.add_column("value", justify="right", no_wrap=True)
-    if shared["bound"] is None:
-        t.add_column("bound", no_wrap=True)
-    t.add_column("status", no_wrap=True)
-    recap = []
-    for r in results:
-        name = os.path.relpath(r.file, folder) if folder else r.file
-        row: list = [Wrapped(name), *(getattr(r, k) or "" for k in varying)]
-        row.append("" if r.status == "error" else fmt(r.value, precision))
-        row += [r.bound] if shared["bound"] is None else []
-        row.append(Text(r.status, style=_STATUS_STYLE[r.status]))
-        t.add_row(*row)
-        if r.status != "pass":
-            label = "FAILED" if r.status == "fail" else "ERROR "
-            recap.append(Wrapped(f"{label} {r.message or ''}", rest="       ", style=_STATUS_STYLE[r.status]))
-    parts: list = [Wrapped(head, rest="  ", style="bold"), t]
+    names = [os.path.relpath(r.file, folder) if folder else r.file for r in results]
+    varying = [k for k in ("loss", "convention") if shared[k] is None]
+    table = _check_rows(results, names, varying, shared["bound"] is None, precision)
+    if shared["labels"] is None:
+        by_labels: dict[str, list[str]] = {}
+        for name, r in zip(names, results, strict=True):
+            by_labels.setdefault(r.labels or "", []).append(name)
+        below = [Wrapped(f"{', '.join(files)}: {labels}", "  ", "    ") for labels, files in by_labels.items()]
+        wide = _check_rows(results, names, [*varying, "labels"], shared["bound"] is None, precision)
+        table = FirstFit(wide, Group(table, Text("labels:"), *below))
+    recap = [
+        Wrapped(
+            f"{'FAILED' if r.status == 'fail' else 'ERROR '} {r.message or ''}",
+            rest="       ",
+            style=_STATUS_STYLE[r.status],
+        )
+        for r in results
+        if r.status != "pass"
+    ]
+    parts: list = [Wrapped(head, rest="  ", style="bold"), table]
     if recap:
         parts += [Text(""), *recap]
     return Group(*parts, Text(check_summary(counts), style="bold"))
+
+
+def _check_rows(results: list, names: list[str], varying: list[str], bound: bool, precision: int) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    t.add_column("file")
+    for key in varying:
+        t.add_column(key, no_wrap=key != "labels")
+    t.add_column("value", justify="right", no_wrap=True)
+    if bound:
+        t.add_column("bound", no_wrap=True)
+    t.add_column("status", no_wrap=True)
+    for name, r in zip(names, results, strict=True):
+        row: list = [Wrapped(name), *(Wrapped(getattr(r, k) or "") for k in varying)]
+        row.append("" if r.status == "error" else fmt(r.value, precision))
+        row += [r.bound] if bound else []
+        row.append(Text(r.status, style=_STATUS_STYLE[r.status]))
+        t.add_row(*row)
+    return t
 
 
 def check_record(result) -> dict:

@@ -70,3 +70,18 @@ def test_exclude_glob(cli, runs, pattern):  # noqa: F811
 def test_numbers_whole_at_60_columns(cli, runs):  # noqa: F811
     result = cli("check", "mse", "runs", "--labels", "labels.csv", "-f", "table", env={"COLUMNS": "60"})
     assert not re.search(r"[\d.]…|…[\d.]", result.stdout) and max(map(len, result.stdout.splitlines())) <= 60
+
+
+def test_labels_that_differ_by_row_are_never_cut(cli, runs):  # noqa: F811
+    long = runs / "a_rather_long_folder_name_for_the_labels" / "validation_labels_of_the_second_split.csv"
+    long.parent.mkdir()
+    long.write_text("0\n1\n")
+    (runs / "m.csv").write_text(
+        f"predictions,labels,loss,convention,max,min\nruns/a.csv,labels.csv,mse,,,\nruns/c.csv,{long},mae,sum,,\n"
+    )
+    for width in ("60", "80", "200"):
+        result = cli("check", "--manifest", "m.csv", "-f", "table", env={"COLUMNS": width, "NO_COLOR": "1"})
+        assert str(long) in result.stdout.replace("\n", ""), result.stdout
+        assert "…" not in result.stdout and result.exit_code == 0
+        header = result.stdout.splitlines()[1].split()
+        assert header[:3] == ["file", "loss", "convention"]
