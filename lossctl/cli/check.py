@@ -236,7 +236,7 @@ def check(
     Or, one row per check: lossctl check --manifest FILE
     """
     from ..batch import Bounds, default_jobs, run_checks, summary
-    from ..render import check_header, check_json, check_line, check_record, check_summary, check_table
+    from ..render_check import check_header, check_json, check_line, check_record, check_summary, check_table
 
     out_format = _format(fmt)
     bounds = Bounds(max_, min_)
