@@ -83,3 +83,58 @@ def evaluate(
         report.notes.append(f"dropped {reader.dropped} samples with NaN (--nan omit)")
     report.signature = signature(report, spec)
     return report
+
+
+#: the parts of a Report that :func:`to_frame` returns as a table
+FRAME_PARTS = ("conventions", "frameworks", "per_sample", "per_output")
+
+
+def to_frame(report: Report, part: str = "conventions"):
+    """A part of ``report`` as a pandas DataFrame, for notebooks (pandas is imported only here).
+
+    ``conventions``: one row per scalar convention, indexed by name (divisor, n, value, note;
+    an undefined value is NaN); ``frameworks``: one row per framework entry (framework, api,
+    call, value, convention, note); ``per_sample``: one ``loss`` per sample, indexed by row
+    counted from 1; ``per_output``: one ``loss`` per output column, indexed from 0 like --pred-cols.
+
+    >>> r = evaluate("mse", "sample_data/preds.csv", "sample_data/labels.csv")
+    >>> frame = to_frame(r)
+    >>> frame.loc["batch_mean", "divisor"], int(frame.loc["batch_mean", "n"]), float(round(frame.loc["batch_mean", "value"], 12))
+    ('N', 2, 0.235)
+    """
+    import numpy as np
+    import pandas as pd
+
+    if part in ("per_sample", "per_output"):
+        values = report.convention(part).value
+        index = pd.RangeIndex(1, len(values) + 1, name="row") if part == "per_sample" else None
+        frame = pd.DataFrame({"loss": np.asarray(values, dtype=np.float64)}, index=index)
+        frame.index.name = frame.index.name or "output"
+        return frame
+    if part == "frameworks":
+        rows = [
+            {
+                "framework": r.framework,
+                "api": r.api,
+                "call": r.call,
+                "value": r.value,
+                "convention": r.convention,
+                "note": r.note,
+            }
+            for r in report.frameworks
+        ]
+        return pd.DataFrame(rows, columns=["framework", "api", "call", "value", "convention", "note"])
+    if part != "conventions":
+        raise UsageError(f"unknown part {part!r}; choose one of: {', '.join(FRAME_PARTS)}")
+    rows = [
+        {
+            "convention": c.name,
+            "divisor": c.divisor,
+            "n": c.n,
+            "value": np.nan if c.value is None else c.value,
+            "note": c.note,
+        }
+        for c in report.conventions
+        if c.divisor is not None
+    ]
+    return pd.DataFrame(rows, columns=["convention", "divisor", "n", "value", "note"]).set_index("convention")

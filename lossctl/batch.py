@@ -191,23 +191,34 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def expand(path: str, exclude: Iterable[str] = ()) -> list[str] | str:
+def expand(path: str, exclude: Iterable[str] = (), skipped: list[str] | None = None) -> list[str] | str:
     """The prediction files ``path`` stands for, or an error message.
 
     A file stands for itself (a missing one too: reading it reports the
-    error); a directory for the input files directly in it (sorted, hidden
-    files and the ``exclude`` files, i.e. the labels, left out); a glob
-    pattern for the files it matches (sorted).
+    error); a directory for the array files directly in it (sorted; hidden
+    files and the ``exclude`` files, i.e. the labels, left out; other files,
+    such as .txt or .md, appended to ``skipped`` when given); a glob pattern
+    for the files it matches (sorted).
     """
+    arrays = tuple(
+        s + gz
+        for s in (".npy", ".npz", ".parquet", ".csv", ".tsv", ".safetensors", ".arrow", ".feather", ".jsonl")
+        for gz in ("", ".gz")
+    ) + (".h5", ".hdf5")
     exclude = [e for e in exclude if e]
     if os.path.isdir(path):
-        found = sorted(
-            p
-            for p in (os.path.normpath(os.path.join(path, n)) for n in os.listdir(path))
-            if _is_input(p) and not any(_same_file(p, e) for e in exclude)
-        )
+        found = []
+        for p in sorted(os.path.normpath(os.path.join(path, n)) for n in os.listdir(path)):
+            if os.path.basename(p).startswith(".") or not os.path.isfile(p) or any(_same_file(p, e) for e in exclude):
+                continue
+            if p.lower().endswith(arrays):
+                found.append(p)
+            elif skipped is not None:
+                skipped.append(p)
         if not found:
-            return f"{path} is a directory with no prediction files ({', '.join(INPUT_SUFFIXES)}); check the path"
+            return (
+                f"{path} is a directory with no prediction files (.npy, .npz, .parquet, .csv, .tsv...); check the path"
+            )
         return found
     if not os.path.exists(path) and glob.has_magic(path):
         found = sorted(p for p in glob.glob(path) if os.path.isfile(p))

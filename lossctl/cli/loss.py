@@ -43,12 +43,14 @@ def run_loss(
     from ..conventions import get_convention
     from ..output import per_sample_format, write_per_sample
     from ..render import FORMATS, worst_samples
+    from ..suggest import unknown
 
     from_env = not fmt and bool(os.environ.get("LOSSCTL_FORMAT"))
     fmt = (fmt or default_format()).lower()
     if fmt not in FORMATS:
         origin = " (from LOSSCTL_FORMAT)" if from_env else ""
-        raise UsageError(f"unknown format {fmt!r}{origin}; choose one of: {', '.join(FORMATS)}")
+        message = unknown("format", fmt, FORMATS, f"choose one of: {', '.join(FORMATS)}")
+        raise UsageError(message.replace(repr(fmt), repr(fmt) + origin, 1))
     if labels is None and label_cols is None:
         raise UsageError(
             f"{loss.name} needs LABELS: lossctl {loss.name} PREDICTIONS LABELS, or one file with "
@@ -58,6 +60,7 @@ def run_loss(
     gated = _gated_convention(conventions, bounds)
     if per_sample:
         per_sample_format(per_sample)  # a bad output name fails before the computing starts
+    _known_conventions(loss, conventions or [], weights is not None)
     asked = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = bool(per_sample or worst or (fmt == "table" and not signature_only))
     borrowed = need_vector and asked is not None and "per_sample" not in asked
@@ -85,6 +88,17 @@ def run_loss(
         write_per_sample(per_sample, values)
     _print_report(report, fmt, precision, values, worst_samples(values, worst) if worst else None, signature_only)
     return _gate(report, gated, bounds, "<stdin>" if predictions == "-" else predictions)
+
+
+def _known_conventions(loss: Loss, names: list[str], weighted: bool) -> None:
+    """An unknown -c name fails with the closest of the conventions this run has, and lists only those."""
+    from ..conventions import BY_NAME, applicable
+    from ..suggest import unknown
+
+    here = [c.name for c in applicable(loss.kind, loss.squared, weighted)]
+    for name in names:
+        if name.strip().lower().replace("-", "_") not in BY_NAME:
+            raise UsageError(unknown("convention", name, here, f"{loss.name} has: {', '.join(here)}"))
 
 
 def _gated_convention(conventions: list[str] | None, bounds) -> str | None:
@@ -129,7 +143,7 @@ def _print_report(report, fmt: str, precision: int | None, values, worst, signat
             extras.append(histogram(values))
         if worst:
             extras.append(worst_table(worst, precision or 6))
-        _stdout().print(table(report, precision or 6, tuple(extras)))
+        _stdout().print(table(report, precision or 6, tuple(extras)), crop=False)  # a long call stays whole
     elif fmt == "json":
         sys.stdout.write(json.dumps(report_dict(report, worst), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
     elif fmt in ("csv", "tsv"):

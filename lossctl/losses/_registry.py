@@ -126,8 +126,10 @@ def get_loss(name: str) -> Loss:
     """Look a loss up by canonical name or alias (case-, ``_``/``-``-insensitive)."""
     canonical = _ALIASES.get(_key(name))
     if canonical is None:
-        known = ", ".join(LOSSES)
-        raise UsageError(f"unknown loss {name!r}; known losses: {known} (see 'lossctl list')")
+        from ..suggest import did_you_mean
+
+        hint = did_you_mean(name, [*LOSSES, *_ALIASES]) or f"; known losses: {', '.join(LOSSES)}"
+        raise UsageError(f"unknown loss {name!r}{hint} (see 'lossctl list')")
     return LOSSES[canonical]
 
 
