@@ -1,0 +1,95 @@
+"""Poisson bootstrap: counts, reproducibility for a seed, independence of chunking and workers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from lossctl.stats import bootstrap as bsm
+from lossctl.stats.bootstrap import BLOCK, PoissonBootstrap, percentile_interval
+
+
+def _run(x, cuts, resamples=64, seed=7):
+    bs = PoissonBootstrap(resamples, seed, x.shape[1])
+    for part in np.split(x, cuts):
+        bs.update(part)
+    return bs.totals()
+
+
+def test_counts_table_is_poisson_one():
+    probs = np.bincount(bsm._TABLE.astype(int)) / 65536
+    want = np.exp(-1.0) / np.array([1, 1, 2, 6, 24, 120, 720, 5040, 40320])
+    assert_allclose(probs, want[: probs.size], atol=1 / 65536)
+    assert_allclose((bsm._TABLE * 1.0).mean(), 1.0, atol=1e-4)
+
+
+def test_sums_by_hand_for_one_block():
+    # the totals are Σ c_ib x_i with the counts a user can regenerate from the documented streams
+    x = np.array([[1.0, 10.0], [2.0, 20.0], [5.0, 50.0]])
+    gen = np.random.PCG64(np.random.SeedSequence(3, spawn_key=(0,)))
+    raw = gen.random_raw(-(-3 * 8 // 4))
+    counts = bsm._TABLE[raw.view(np.uint16)[:24]].reshape(3, 8)
+    sums, n = PoissonBootstrap(8, 3, 2).update(x).totals()
+    assert_array_equal(n, counts.sum(axis=0))
+    assert_array_equal(sums, (counts.T @ x))
+
+
+def test_chunking_and_workers_give_identical_replicates():
+    rng = np.random.default_rng(5)
+    x = rng.gamma(2.0, size=(2 * BLOCK + 1234, 2))
+    reference = _run(x, [])
+    for cuts in ([1, 5000, BLOCK - 1, BLOCK + 7, 2 * BLOCK], [BLOCK, 2 * BLOCK], list(range(9999, x.shape[0], 9999))):
+        got = _run(x, cuts)
+        assert_array_equal(got[0], reference[0])
+        assert_array_equal(got[1], reference[1])
+    # three workers, uneven row ranges, merged in a scrambled order
+    edges = [0, 777, BLOCK + 3, x.shape[0]]
+    states = [PoissonBootstrap(64, 7, 2).update(x[a:b], start=a) for a, b in zip(edges, edges[1:], strict=False)]
+    merged = states[2].merge(states[0]).merge(states[1])
+    got = merged.totals()
+    assert_array_equal(got[0], reference[0])
+    assert_array_equal(got[1], reference[1])
+
+
+def test_seed_changes_and_reproduces_the_resamples():
+    x = np.arange(1000.0)
+    a = PoissonBootstrap(50, 1).update(x).ratio(0)
+    b = PoissonBootstrap(50, 1).update(x).ratio(0)
+    c = PoissonBootstrap(50, 2).update(x).ratio(0)
+    assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_replicate_means_center_on_the_mean_with_the_right_spread():
+    x = np.random.default_rng(9).standard_normal(5000)
+    reps = PoissonBootstrap(400, 11).update(x).ratio(0)
+    assert abs(reps.mean() - x.mean()) < 4 * x.std() / np.sqrt(5000) / np.sqrt(400) + 1e-3
+    assert_allclose(reps.std(), x.std() / np.sqrt(5000), rtol=0.15)
+
+
+def test_weighted_ratio_uses_the_same_resamples():
+    rng = np.random.default_rng(4)
+    l, w = rng.random(3000), rng.random(3000) + 0.5
+    bs = PoissonBootstrap(100, 1, 3).update(np.column_stack([l, w * l, w]))
+    sums, n = bs.totals()
+    assert_allclose(bs.ratio(1, 2), sums[:, 1] / sums[:, 2], rtol=0)
+    assert_allclose(bs.ratio(0), sums[:, 0] / n, rtol=0)
+
+
+def test_duplicate_rows_and_mismatched_merges_are_refused():
+    bs = PoissonBootstrap(8, 1).update(np.ones(10))
+    with pytest.raises(ValueError, match="rows 3... were given to the bootstrap twice"):
+        bs.update(np.ones(5), start=3)
+    with pytest.raises(ValueError, match="different"):
+        PoissonBootstrap(8, 1).merge(PoissonBootstrap(8, 2))
+    with pytest.raises(ValueError, match="column"):
+        PoissonBootstrap(8, 1, 2).update(np.ones(4))
+
+
+def test_percentile_interval():
+    ci = percentile_interval(np.arange(1001.0), 0.95)
+    assert_allclose([ci.low, ci.high], [25.0, 975.0])
+    ci = percentile_interval(np.array([np.nan, 1.0, 2.0, 3.0]), 0.5)
+    assert_allclose([ci.low, ci.high], [1.5, 2.5])
+    assert np.isnan(percentile_interval(np.array([np.nan]), 0.9).low)
