@@ -55,8 +55,14 @@ def test_matches_a_real_torch_loop(n, b, drop_last, w, a):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 300), st.integers(1, 20), st.booleans(), st.integers(1, 5), st.integers(1, 4),
-       st.lists(st.integers(1, 50), min_size=1, max_size=8))
+@given(
+    st.integers(1, 300),
+    st.integers(1, 20),
+    st.booleans(),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.lists(st.integers(1, 50), min_size=1, max_size=8),
+)
 def test_streaming_in_any_chunks_matches_torch(n, b, drop_last, w, a, chunk_sizes):
     values = np.random.default_rng(n).random(n)
     sim = LoopSimulator(b, drop_last, w, a)

@@ -16,8 +16,29 @@ from lossctl.stats.tdist import betainc, t_cdf, t_pdf, t_ppf, t_sf
 scipy_stats = pytest.importorskip("scipy.stats")
 
 DFS = [1, 1.5, 2, 3, 4, 5, 7, 10, 15, 29, 30, 50, 99, 100, 500, 999, 1000, 1001, 5000, 99_999, 1e5, 3e5, 1e6, 1e7]
-PS = [1e-12, 1e-8, 1e-5, 1e-3, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.45, 0.49, 0.6, 0.9, 0.95, 0.975, 0.99,
-      0.995, 0.999, 1 - 1e-6]
+PS = [
+    1e-12,
+    1e-8,
+    1e-5,
+    1e-3,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.2,
+    0.3,
+    0.45,
+    0.49,
+    0.6,
+    0.9,
+    0.95,
+    0.975,
+    0.99,
+    0.995,
+    0.999,
+    1 - 1e-6,
+]
 
 
 @pytest.mark.parametrize("df", DFS)
@@ -32,8 +53,11 @@ def test_t_ppf_near_the_centre_matches_mpmath():
     mp.mp.dps = 40
     for df in (1.5, 4, 30, 1000):
         for p in (0.4999, 0.5001, 0.49999999):
-            ref = mp.findroot(lambda x: mp.betainc(df / 2, 0.5, 0, df / (df + x * x), regularized=True) / 2
-                              - min(p, 1 - p), 1e-4)
+
+            def sf_minus_q(x, df=df, p=p):
+                return mp.betainc(df / 2, 0.5, 0, df / (df + x * x), regularized=True) / 2 - min(p, 1 - p)
+
+            ref = mp.findroot(sf_minus_q, 1e-4)
             assert_allclose(abs(t_ppf(p, df)), abs(float(ref)), rtol=1e-10)
             assert math.copysign(1, t_ppf(p, df)) == (1 if p > 0.5 else -1)
 
@@ -128,12 +152,16 @@ def test_t_interval_zero_variance_and_too_few_rows():
 
 def test_ratio_delta_interval_by_hand():
     # u = w·l, v = w; R = Σu/Σv; se² = Σ(u − R v)² / (n (n−1) v̄²)
-    l, w = np.array([1.0, 2.0, 4.0, 3.0]), np.array([1.0, 3.0, 0.5, 2.0])
-    u = w * l
+    loss, w = np.array([1.0, 2.0, 4.0, 3.0]), np.array([1.0, 3.0, 0.5, 2.0])
+    u = w * loss
     r = u.sum() / w.sum()
     se = math.sqrt(np.sum((u - r * w) ** 2) / (4 * 3) / w.mean() ** 2)
     half = scipy_stats.t.ppf(0.975, 3) * se
-    parts = [RatioMoments.weighted(l[:1], w[:1]), RatioMoments.weighted(l[1:3], w[1:3]), RatioMoments.weighted(l[3:], w[3:])]
+    parts = [
+        RatioMoments.weighted(loss[:1], w[:1]),
+        RatioMoments.weighted(loss[1:3], w[1:3]),
+        RatioMoments.weighted(loss[3:], w[3:]),
+    ]
     rm = parts[0].merge(parts[1].merge(parts[2]))
     assert_allclose(rm.ratio, 15.0 / 6.5, rtol=1e-15)  # hand: (1 + 6 + 2 + 6) / 6.5
     ci = rm.delta_interval()

@@ -105,11 +105,16 @@ class LoopSimulator:
         return LoopResult(
             mean_of_batch_means=steps_sum / (w * steps) if steps else math.nan,
             batch_weighted_mean=total / n_seen if n_seen else math.nan,
-            batches=w * nb, steps=w * steps, n_seen=n_seen, n_rows=n, padded=m * w - n,
+            batches=w * nb,
+            steps=w * steps,
+            n_seen=n_seen,
+            n_rows=n,
+            padded=m * w - n,
         )
 
 
-def simulate_loop(values, batch_size: int, drop_last: bool = False, world_size: int = 1,
-                  accum_steps: int = 1) -> LoopResult:
+def simulate_loop(
+    values, batch_size: int, drop_last: bool = False, world_size: int = 1, accum_steps: int = 1
+) -> LoopResult:
     """What the loop logs over per-row losses ``values`` (one chunk); see the module docstring."""
     return LoopSimulator(batch_size, drop_last, world_size, accum_steps).update(values).result()

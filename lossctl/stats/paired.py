@@ -51,8 +51,9 @@ def paired_t(diffs: Moments, level: float = 0.95) -> PairedResult:
     return PairedResult(diffs.mean, diffs.t_interval(level), p, "paired-t")
 
 
-def paired_bootstrap(state: PoissonBootstrap, delta: float, level: float = 0.95, baseline: int = 0,
-                     candidate: int = 1) -> PairedResult:
+def paired_bootstrap(
+    state: PoissonBootstrap, delta: float, level: float = 0.95, baseline: int = 0, candidate: int = 1
+) -> PairedResult:
     """Paired Poisson bootstrap from a state whose columns hold both models' per-row losses.
 
     Each replicate's difference is ``Σc·l_cand/Σc − Σc·l_base/Σc`` (the same counts for

@@ -87,8 +87,10 @@ def betainc(a: float, b: float, x: float, y: float | None = None) -> float:
         return 1.0
     if x > (a + 1.0) / (a + b + 2.0):
         return 1.0 - betainc(b, a, y, x)
-    log_front = a * math.log(x) + b * math.log1p(-x) - _log_beta(a, b) if y > 0.5 else (
-        a * math.log1p(-y) + b * math.log(y) - _log_beta(a, b)
+    log_front = (
+        a * math.log(x) + b * math.log1p(-x) - _log_beta(a, b)
+        if y > 0.5
+        else (a * math.log1p(-y) + b * math.log(y) - _log_beta(a, b))
     )
     return math.exp(log_front) * _betacf(a, b, x) / a
 
@@ -163,11 +165,17 @@ def _upper_quantile(q: float, c: float, df: float) -> float:
     t0 = max(_cornish_fisher(z, df), z, 1e-300)
     if q > 0.25:  # near the centre solve P(|T| < t) = c, whose relative precision survives small t
         log_c = math.log(c)
-        return _newton(lambda t: math.log(_central(t, df)) - log_c if t > 0 else -math.inf,
-                       lambda t: 2.0 * t_pdf(t, df) / _central(t, df), t0)
+        return _newton(
+            lambda t: math.log(_central(t, df)) - log_c if t > 0 else -math.inf,
+            lambda t: 2.0 * t_pdf(t, df) / _central(t, df),
+            t0,
+        )
     log_q = math.log(q)
-    return _newton(lambda t: log_q - math.log(t_sf(t, df)) if t_sf(t, df) > 0 else math.inf,
-                   lambda t: t_pdf(t, df) / t_sf(t, df), t0)
+    return _newton(
+        lambda t: log_q - math.log(t_sf(t, df)) if t_sf(t, df) > 0 else math.inf,
+        lambda t: t_pdf(t, df) / t_sf(t, df),
+        t0,
+    )
 
 
 def t_ppf(p: float, df: float) -> float:
