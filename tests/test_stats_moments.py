@@ -189,3 +189,13 @@ def test_convention_scale_maps_the_interval():
     assert ci.low < x.sum(axis=1).mean() < ci.high
     with pytest.raises(ValueError, match="per_sample"):
         convention_scale("per_sample", 50, 4)
+
+
+def test_stats_imports_neither_scipy_nor_heavy_modules():
+    import subprocess
+    import sys
+
+    code = "import sys, lossctl.stats; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for heavy in ("scipy", "pandas", "pyarrow", "torch", "threadpoolctl", "statistics"):
+        assert f"'{heavy}'" not in out

@@ -22,7 +22,6 @@ in the test suite (relative error below 1e-10).
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 _TINY = 1e-300
 _EPS = 1e-16
@@ -159,6 +158,8 @@ def _upper_quantile(q: float, c: float, df: float) -> float:
         return 1.0 / math.tan(math.pi * q)
     if df == 2.0:
         return c / math.sqrt(2.0 * q * (1.0 - q))
+    from statistics import NormalDist  # lazily: statistics pulls in fractions and decimal
+
     z = -NormalDist().inv_cdf(q) if q > 1e-300 else 37.5
     if df >= 1e5:
         return _cornish_fisher(z, df)
