@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lossctl.stats.moments import Moments, RatioMoments
+
 
 @dataclass(frozen=True)
 class LoopResult:
@@ -45,6 +47,10 @@ class LoopResult:
     n_seen: int  # samples seen over all ranks, padding included: the divisor of batch_weighted_mean
     n_rows: int
     padded: int  # rows repeated by the sampler
+    # per-row pairs (a_i·l_i, a_i), a_i = the total weight of row i's copies in the logged value:
+    # both values are ratio estimators Σa·l/Σa, so their intervals resample rows (delta method)
+    mean_of_batch_means_moments: RatioMoments
+    batch_weighted_mean_moments: RatioMoments
 
 
 class LoopSimulator:
@@ -60,6 +66,7 @@ class LoopSimulator:
         self.settled_steps_sum = 0.0  # Σ l / (A·B) over settled rows
         self.settled_total = 0.0  # Σ l over settled rows
         self.head = np.empty(0)  # the first W − 1 rows, for the sampler's padding
+        self.settled_rows = Moments()  # settled rows past the head (those have no padding copy)
         self.tail: list[np.ndarray] = []  # rows [settled, n)
 
     def update(self, values) -> LoopSimulator:
@@ -76,6 +83,7 @@ class LoopSimulator:
             done, rest = pending[: settle_to - self.settled], pending[settle_to - self.settled :]
             self.settled_total += float(done.sum())
             self.settled_steps_sum += float(done.sum()) / (self.a * self.b)
+            self.settled_rows = self.settled_rows.update(done[max(self.w - 1 - self.settled, 0) :])
             self.tail, self.settled = [rest], settle_to
         return self
 
@@ -102,6 +110,7 @@ class LoopSimulator:
         steps_sum = self.settled_steps_sum + float(np.sum(values / (size * group)))
         total = self.settled_total + float(values.sum())
         n_seen = w * min(m, nb * b)
+        moments = self._row_moments(tail, rows[keep], 1.0 / (size * group))
         return LoopResult(
             mean_of_batch_means=steps_sum / (w * steps) if steps else math.nan,
             batch_weighted_mean=total / n_seen if n_seen else math.nan,
@@ -110,7 +119,29 @@ class LoopSimulator:
             n_seen=n_seen,
             n_rows=n,
             padded=m * w - n,
+            mean_of_batch_means_moments=moments[0],
+            batch_weighted_mean_moments=moments[1],
         )
+
+    def _row_moments(self, tail: np.ndarray, rows: np.ndarray, step_weights: np.ndarray):
+        """RatioMoments of (a·l, a) for both conventions: settled rows in bulk, the rest row by row.
+
+        Local rows: the unsettled rows [settled, n), then the settled head rows (which may have
+        padding copies); ``rows``/``step_weights`` are the kept unsettled positions' rows and weights.
+        """
+        n, settled = self.n, self.settled
+        settled_head = min(self.w - 1, settled, n)
+        local = np.where(rows >= settled, rows - settled, n - settled + rows)
+        size = n - settled + settled_head
+        values = np.concatenate([tail, self.head[:settled_head]])
+        out = []
+        for weights, own in ((step_weights, 1.0 / (self.a * self.b)), (np.ones(rows.size), 1.0)):
+            a = np.bincount(local, weights=weights, minlength=size).astype(np.float64)
+            a[n - settled :] += own  # the settled head rows' own (non-padding) positions
+            bulk = self.settled_rows
+            state = RatioMoments(bulk.count, own * bulk.mean, own, own * own * bulk.m2, 0.0, 0.0)
+            out.append(state.merge(RatioMoments.of(a * values, a)))
+        return out
 
 
 def simulate_loop(
