@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from lossctl.stats import bootstrap as bsm
-from lossctl.stats.bootstrap import BLOCK, PoissonBootstrap, percentile_interval
+from lossctl.stats.bootstrap import BLOCK, PoissonBootstrap, convention_replicates, percentile_interval
 
 
 def _run(x, cuts, resamples=64, seed=7):
@@ -112,3 +112,29 @@ def test_percentile_interval():
     ci = percentile_interval(np.array([np.nan, 1.0, 2.0, 3.0]), 0.5)
     assert_allclose([ci.low, ci.high], [1.5, 2.5])
     assert np.isnan(percentile_interval(np.array([np.nan]), 0.9).low)
+
+
+def test_convention_replicates_recompute_each_convention_on_the_same_resamples():
+    rng = np.random.default_rng(12)
+    terms = rng.random((500, 4))  # N = 500 rows, K = 4 element terms
+    w = rng.random(500) + 0.1
+    row_sums = terms.sum(axis=1)
+    per_sample = terms.mean(axis=1)  # a per-sample loss l_i for the weighted conventions
+    bs = PoissonBootstrap(64, 5, 3).update(np.column_stack([row_sums, w * per_sample, w]))
+    sums, n = bs.totals()
+    cols = {"row_column": 0, "weighted_column": 1, "weight_column": 2}
+    expect = {
+        "mean": sums[:, 0] / n / 4,  # resampled Σ terms / (N*·K)
+        "sum": sums[:, 0] / n * 500,
+        "half_mean": sums[:, 0] / n / 8,
+        "weighted_mean": sums[:, 1] / sums[:, 2],
+        "weighted_batch_mean": sums[:, 1] / n,
+        "weighted_sum": sums[:, 1] / n * 500,
+    }
+    for name, want in expect.items():
+        assert_allclose(convention_replicates(bs, name, 500, 4, **cols), want, rtol=1e-14, err_msg=name)
+    # the point values sit inside their percentile intervals
+    ci = percentile_interval(convention_replicates(bs, "mean", 500, 4, **cols))
+    assert ci.low < terms.mean() < ci.high
+    with pytest.raises(ValueError, match="w·l and w"):
+        convention_replicates(bs, "weighted_mean", 500, 4)

@@ -13,7 +13,7 @@ workers in any grouping:
 * :mod:`~lossctl.stats.tdist`: Student t ``t_cdf``, ``t_sf``, ``t_ppf``.
 """
 
-from lossctl.stats.bootstrap import PoissonBootstrap, percentile_interval
+from lossctl.stats.bootstrap import PoissonBootstrap, convention_replicates, percentile_interval
 from lossctl.stats.loop import LoopResult, LoopSimulator, simulate_loop
 from lossctl.stats.moments import Interval, Moments, RatioMoments, convention_scale
 from lossctl.stats.paired import PairedResult, holm, paired_bootstrap, paired_t, sign_flip_test, verdict
@@ -26,6 +26,7 @@ __all__ = [
     "PairedResult",
     "PoissonBootstrap",
     "RatioMoments",
+    "convention_replicates",
     "convention_scale",
     "holm",
     "paired_bootstrap",

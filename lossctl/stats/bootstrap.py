@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lossctl.stats.moments import Interval
+from lossctl.stats.moments import Interval, convention_scale
 
 BLOCK = 65_536  # rows per generator block: fixes which stream a row's counts come from
 _SUB = 1024  # rows per counts matrix (B × _SUB float32: 4 MB for B = 1000)
@@ -214,3 +214,31 @@ def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> Interval
         return Interval(math.nan, math.nan, level, "bootstrap")
     low, high = np.quantile(reps, [0.5 - level / 2.0, 0.5 + level / 2.0])
     return Interval(float(low), float(high), level, "bootstrap")
+
+
+def convention_replicates(
+    state: PoissonBootstrap,
+    name: str,
+    n_samples: int,
+    n_outputs: int,
+    row_column: int = 0,
+    weighted_column: int | None = None,
+    weight_column: int | None = None,
+) -> np.ndarray:
+    """The B replicates of one scalar convention from a state fed per-row columns.
+
+    ``row_column`` holds each row's sum over its K terms (its per-sample loss when the loss is
+    per sample); ``weighted_column`` and ``weight_column`` hold ``w_i·l_i`` and ``w_i``. Every
+    replicate recomputes the convention on the resampled rows with N and K fixed, as
+    :func:`~lossctl.stats.moments.convention_scale` describes: ``weighted_mean`` is the ratio
+    ``Σc·w·l / Σc·w``, the others a fixed multiple of ``Σc·x / Σc``.
+    """
+    if name == "weighted_mean":
+        if weighted_column is None or weight_column is None:
+            raise ValueError("weighted_mean needs the w·l and w columns")
+        return state.ratio(weighted_column, weight_column)
+    if name.startswith("weighted_"):
+        if weighted_column is None:
+            raise ValueError(f"{name} needs the w·l column")
+        return state.ratio(weighted_column) * convention_scale(name, n_samples, n_outputs)
+    return state.ratio(row_column) * convention_scale(name, n_samples, n_outputs)
