@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from lossctl.stats.bootstrap import PoissonBootstrap
-from lossctl.stats.moments import Interval, Moments
-from lossctl.stats.paired import holm, paired_bootstrap, paired_t, sign_flip_test, verdict
+from lossctl.stats.bootstrap import PoissonBootstrap, convention_replicates
+from lossctl.stats.moments import Interval, Moments, RatioMoments
+from lossctl.stats.paired import (
+    bootstrap_result,
+    holm,
+    paired_bootstrap,
+    paired_ratio,
+    paired_t,
+    sign_flip_test,
+    verdict,
+)
 
 scipy_stats = pytest.importorskip("scipy.stats")
 
@@ -120,3 +128,40 @@ def test_false_positive_rate_is_about_alpha():
         rejections += paired_t(Moments.of(cand - base)).p_value < 0.05
     # binomial(600, 0.05): mean 30, sd 5.3; 4.5 sd either side
     assert 6 <= rejections <= 54
+
+
+def test_paired_ratio_for_a_weighted_mean_difference():
+    base, cand = _pair(n=800, shift=-0.05, seed=6)
+    w = np.random.default_rng(6).uniform(0.1, 3.0, size=800)
+    r = paired_ratio(RatioMoments.weighted(cand - base, w))
+    want = np.sum(w * cand) / w.sum() - np.sum(w * base) / w.sum()
+    assert_allclose(r.delta, want, rtol=1e-10)
+    # hand delta method: se² = Σ(w·d − R·w)² / (n (n−1) w̄²), two-sided t with n − 1 df
+    d = cand - base
+    se = np.sqrt(np.sum((w * d - want * w) ** 2) / (800 * 799) / w.mean() ** 2)
+    assert_allclose(r.p_value, 2 * scipy_stats.t.sf(abs(want / se), 799), rtol=1e-9)
+    assert r.test == "paired-delta" and r.ci.low < want < r.ci.high
+    same = paired_ratio(RatioMoments.weighted(np.zeros(5), np.ones(5)))
+    assert (same.delta, same.p_value, same.ci.low, same.ci.high) == (0.0, 1.0, 0.0, 0.0)
+
+
+def test_paired_result_scales_for_sum_conventions():
+    base, cand = _pair(n=100, shift=0.1, seed=8)
+    r = paired_t(Moments.of(cand - base))
+    s = r.scaled(100.0)  # sum = N × batch_mean
+    assert_allclose([s.delta, s.ci.low, s.ci.high], [100 * r.delta, 100 * r.ci.low, 100 * r.ci.high])
+    assert s.p_value == r.p_value
+
+
+def test_bootstrap_result_from_convention_replicates_of_two_models():
+    base, cand = _pair(n=2000, shift=-0.08, seed=10)
+    w = np.random.default_rng(10).uniform(0.5, 2.0, size=2000)
+    bs = PoissonBootstrap(300, 4, 5).update(np.column_stack([base, cand, w * base, w * cand, w]))
+    reps = convention_replicates(bs, "weighted_mean", 2000, 1, weighted_column=3, weight_column=4)
+    reps -= convention_replicates(bs, "weighted_mean", 2000, 1, weighted_column=2, weight_column=4)
+    delta = float(np.sum(w * (cand - base)) / w.sum())
+    r = bootstrap_result(reps, delta)
+    ref = paired_ratio(RatioMoments.weighted(cand - base, w))
+    assert r.ci.low < delta < r.ci.high
+    assert_allclose(r.ci.high - r.ci.low, ref.ci.high - ref.ci.low, rtol=0.2)
+    assert verdict(r.delta, r.p_value) == verdict(ref.delta, ref.p_value) == "better"

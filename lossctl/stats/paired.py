@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lossctl.stats.bootstrap import PoissonBootstrap, percentile_interval
-from lossctl.stats.moments import Interval, Moments
+from lossctl.stats.moments import Interval, Moments, RatioMoments
 from lossctl.stats.tdist import t_sf
 
 
@@ -33,7 +33,12 @@ class PairedResult:
     delta: float
     ci: Interval
     p_value: float
-    test: str  # "paired-t", "paired-bootstrap" or "permutation"
+    test: str  # "paired-t", "paired-delta", "paired-bootstrap" or "permutation"
+
+    def scaled(self, factor: float) -> PairedResult:
+        """The result for a convention that is ``factor`` × this one (``sum`` = N × ``batch_mean``):
+        delta and interval scale, the p-value does not."""
+        return PairedResult(self.delta * factor, self.ci.scaled(factor), self.p_value, self.test)
 
 
 def paired_t(diffs: Moments, level: float = 0.95) -> PairedResult:
@@ -51,6 +56,23 @@ def paired_t(diffs: Moments, level: float = 0.95) -> PairedResult:
     return PairedResult(diffs.mean, diffs.t_interval(level), p, "paired-t")
 
 
+def paired_ratio(diffs: RatioMoments, level: float = 0.95) -> PairedResult:
+    """Paired test of a weighted mean difference Σw·(l_cand − l_base) / Σw (delta method, t with n − 1 df).
+
+    Feed ``RatioMoments.weighted(l_cand − l_base, w)``: the difference of the two weighted means
+    is the ratio estimator of the per-row differences, so rows stay the resampling unit.
+    """
+    if diffs.count < 2:
+        raise ValueError(f"a paired test needs at least 2 rows, got {diffs.count}")
+    r, se = diffs.ratio, diffs.se
+    if math.isnan(se):
+        return PairedResult(r, Interval(math.nan, math.nan, level, "delta"), math.nan, "paired-delta")
+    if se == 0.0:
+        return PairedResult(r, Interval(r, r, level, "delta"), 1.0 if r == 0.0 else 0.0, "paired-delta")
+    p = min(1.0, 2.0 * t_sf(abs(r / se), diffs.count - 1))
+    return PairedResult(r, diffs.delta_interval(level), p, "paired-delta")
+
+
 def paired_bootstrap(
     state: PoissonBootstrap, delta: float, level: float = 0.95, baseline: int = 0, candidate: int = 1
 ) -> PairedResult:
@@ -64,6 +86,13 @@ def paired_bootstrap(
     sums, counts = state.totals()
     with np.errstate(divide="ignore", invalid="ignore"):
         reps = (sums[:, candidate] - sums[:, baseline]) / counts
+    return bootstrap_result(reps, delta, level)
+
+
+def bootstrap_result(replicates, delta: float, level: float = 0.95) -> PairedResult:
+    """Interval and p-value from B replicate differences (any convention: e.g. the difference of
+    two :func:`~lossctl.stats.bootstrap.convention_replicates` arrays from one state)."""
+    reps = np.asarray(replicates, dtype=np.float64)
     reps = reps[np.isfinite(reps)]
     if reps.size == 0:
         return PairedResult(delta, Interval(math.nan, math.nan, level, "bootstrap"), math.nan, "paired-bootstrap")
