@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from lossctl.errors import InputError, UsageError
 from lossctl.stats import bootstrap as bsm
 from lossctl.stats.bootstrap import BLOCK, PoissonBootstrap, convention_replicates, percentile_interval
 
@@ -98,11 +99,13 @@ def test_weighted_ratio_uses_the_same_resamples():
 
 def test_duplicate_rows_and_mismatched_merges_are_refused():
     bs = PoissonBootstrap(8, 1).update(np.ones(10))
-    with pytest.raises(ValueError, match="rows 3... were given to the bootstrap twice"):
+    with pytest.raises(InputError, match="rows 3... were given to the bootstrap twice"):
         bs.update(np.ones(5), start=3)
-    with pytest.raises(ValueError, match="different"):
+    with pytest.raises(UsageError, match=r"resamples must be at least 1, got 0 \(--resamples\)"):
+        PoissonBootstrap(0, 1)
+    with pytest.raises(UsageError, match="different"):
         PoissonBootstrap(8, 1).merge(PoissonBootstrap(8, 2))
-    with pytest.raises(ValueError, match="column"):
+    with pytest.raises(InputError, match="column"):
         PoissonBootstrap(8, 1, 2).update(np.ones(4))
 
 
@@ -136,5 +139,5 @@ def test_convention_replicates_recompute_each_convention_on_the_same_resamples()
     # the point values sit inside their percentile intervals
     ci = percentile_interval(convention_replicates(bs, "mean", 500, 4, **cols))
     assert ci.low < terms.mean() < ci.high
-    with pytest.raises(ValueError, match="w·l and w"):
+    with pytest.raises(UsageError, match="w·l and w"):
         convention_replicates(bs, "weighted_mean", 500, 4)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lossctl.errors import InputError, UsageError
 from lossctl.stats.loop import LoopSimulator, simulate_loop
 from lossctl.stats.moments import RatioMoments
 
@@ -145,9 +146,9 @@ def test_memory_stays_bounded_while_streaming():
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(ValueError, match="batch size"):
+    with pytest.raises(UsageError, match="--batch-size must be a positive integer, got 0"):
         LoopSimulator(0)
-    with pytest.raises(ValueError, match="world size"):
+    with pytest.raises(UsageError, match="--world-size must be a positive integer, got 1.5"):
         LoopSimulator(4, world_size=1.5)
-    with pytest.raises(ValueError, match="no rows"):
+    with pytest.raises(InputError, match="no rows"):
         LoopSimulator(4).result()

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+from lossctl.errors import UsageError
 from lossctl.stats.moments import Interval, Moments, RatioMoments, convention_scale
 from lossctl.stats.tdist import betainc, t_cdf, t_pdf, t_ppf, t_sf
 
@@ -80,9 +81,9 @@ def test_t_edges_and_hand_values():
     assert t_sf(math.inf, 3) == 0.0 and t_sf(-math.inf, 3) == 1.0
     assert_allclose(t_ppf(0.75, 1), 1.0, rtol=1e-15)  # Cauchy: tan(π/4)
     assert_allclose(t_ppf(0.975, 1), 12.706204736174707, rtol=1e-14)  # textbook table 12.706
-    with pytest.raises(ValueError, match="degrees of freedom"):
+    with pytest.raises(UsageError, match="degrees of freedom"):
         t_ppf(0.9, 0)
-    with pytest.raises(ValueError, match="probability"):
+    with pytest.raises(UsageError, match="probability"):
         t_ppf(1.5, 3)
 
 
@@ -146,7 +147,7 @@ def test_t_interval_zero_variance_and_too_few_rows():
     assert Moments.of([3.0, 3.0, 3.0]).t_interval() == Interval(3.0, 3.0, 0.95, "t")
     ci = Moments.of([3.0]).t_interval()
     assert math.isnan(ci.low) and math.isnan(ci.high)
-    with pytest.raises(ValueError, match="level"):
+    with pytest.raises(UsageError, match=r"level must be strictly between 0 and 1, got 1.0 \(--ci-level\)"):
         Moments.of([1.0, 2.0]).t_interval(1.0)
 
 
@@ -187,7 +188,7 @@ def test_convention_scale_maps_the_interval():
     sum_ci = ci.scaled(convention_scale("sum", 50, 4))
     assert_allclose([sum_ci.low, sum_ci.high], [50 * ci.low, 50 * ci.high], rtol=1e-15)
     assert ci.low < x.sum(axis=1).mean() < ci.high
-    with pytest.raises(ValueError, match="per_sample"):
+    with pytest.raises(UsageError, match="per_sample"):
         convention_scale("per_sample", 50, 4)
 
 

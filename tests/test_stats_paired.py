@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+from lossctl.errors import InputError, UsageError
 from lossctl.stats.bootstrap import PoissonBootstrap, convention_replicates
 from lossctl.stats.moments import Interval, Moments, RatioMoments
 from lossctl.stats.paired import (
@@ -66,7 +67,7 @@ def test_constant_nonzero_difference_is_certain():
 
 
 def test_paired_t_needs_two_rows():
-    with pytest.raises(ValueError, match="at least 2 rows"):
+    with pytest.raises(InputError, match="at least 2 rows"):
         paired_t(Moments.of([1.0]))
 
 
@@ -113,7 +114,7 @@ def test_verdicts():
     assert verdict(0.1, 0.01) == "worse"
     assert verdict(0.1, 0.05) == "no-difference"  # p must be below alpha
     assert verdict(0.1, 0.04, alpha=0.01) == "no-difference"
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(UsageError, match=r"alpha must be strictly between 0 and 1, got 0.0 \(--alpha\)"):
         verdict(0.1, 0.01, alpha=0.0)
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lossctl.errors import InputError, UsageError
 from lossctl.stats.moments import Interval, convention_scale
 
 BLOCK = 65_536  # rows per generator block: fixes which stream a row's counts come from
@@ -118,7 +119,7 @@ class PoissonBootstrap:
 
     def __post_init__(self) -> None:
         if self.resamples < 1:
-            raise ValueError(f"resamples must be at least 1, got {self.resamples}")
+            raise UsageError(f"resamples must be at least 1, got {self.resamples} (--resamples)")
         if self._exact is None:
             self._exact = [[0] * self.resamples for _ in range(self.columns + 1)]
 
@@ -130,7 +131,7 @@ class PoissonBootstrap:
         x = np.asarray(values, dtype=np.float64)
         x = x.reshape(-1, 1) if x.ndim == 1 else x
         if x.ndim != 2 or x.shape[1] != self.columns:
-            raise ValueError(f"expected {self.columns} value column(s) per row, got shape {np.shape(values)}")
+            raise InputError(f"expected {self.columns} value column(s) per row, got shape {np.shape(values)}")
         start = self._next_row if start is None else int(start)
         self._next_row = start + x.shape[0]
         pos = 0
@@ -152,7 +153,7 @@ class PoissonBootstrap:
             if runs and runs[-1][0] + sum(a.shape[0] for a in runs[-1][1]) == off:
                 runs[-1][1].append(arr)
             elif runs and off < runs[-1][0] + sum(a.shape[0] for a in runs[-1][1]):
-                raise ValueError(f"rows {k * BLOCK + off}... were given to the bootstrap twice")
+                raise InputError(f"rows {k * BLOCK + off}... were given to the bootstrap twice")
             else:
                 runs.append((off, [arr]))
         full = len(runs) == 1 and runs[0][0] == 0 and sum(a.shape[0] for a in runs[0][1]) == BLOCK
@@ -170,7 +171,7 @@ class PoissonBootstrap:
     def merge(self, other: PoissonBootstrap) -> PoissonBootstrap:
         """Combine with a state that saw other rows (same resamples, seed, columns); returns self."""
         if (other.resamples, other.seed, other.columns) != (self.resamples, self.seed, self.columns):
-            raise ValueError("cannot merge bootstrap states with different resamples, seed or columns")
+            raise UsageError("cannot merge bootstrap states with different resamples, seed or columns")
         for acc, oth in zip(self._exact, other._exact, strict=True):
             for b, v in enumerate(oth):
                 acc[b] += v
@@ -207,7 +208,7 @@ def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> Interval
     (5.0, 95.0, 'bootstrap')
     """
     if not 0.0 < level < 1.0:
-        raise ValueError(f"confidence level must be strictly between 0 and 1, got {level}")
+        raise UsageError(f"confidence level must be strictly between 0 and 1, got {level} (--ci-level)")
     reps = np.asarray(replicates, dtype=np.float64)
     reps = reps[~np.isnan(reps)]
     if reps.size == 0:
@@ -235,10 +236,10 @@ def convention_replicates(
     """
     if name == "weighted_mean":
         if weighted_column is None or weight_column is None:
-            raise ValueError("weighted_mean needs the w·l and w columns")
+            raise UsageError("weighted_mean needs the w·l and w columns")
         return state.ratio(weighted_column, weight_column)
     if name.startswith("weighted_"):
         if weighted_column is None:
-            raise ValueError(f"{name} needs the w·l column")
+            raise UsageError(f"{name} needs the w·l column")
         return state.ratio(weighted_column) * convention_scale(name, n_samples, n_outputs)
     return state.ratio(row_column) * convention_scale(name, n_samples, n_outputs)

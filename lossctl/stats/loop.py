@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lossctl.errors import InputError, UsageError
 from lossctl.stats.moments import Moments, RatioMoments
 
 
@@ -57,9 +58,9 @@ class LoopSimulator:
     """Streamed :func:`simulate_loop`: ``update(chunk)`` in row order, then ``result()``."""
 
     def __init__(self, batch_size: int, drop_last: bool = False, world_size: int = 1, accum_steps: int = 1):
-        for name, v in (("batch size", batch_size), ("world size", world_size), ("accumulation steps", accum_steps)):
+        for name, v in (("--batch-size", batch_size), ("--world-size", world_size), ("--accum-steps", accum_steps)):
             if int(v) != v or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v}")
+                raise UsageError(f"{name} must be a positive integer, got {v}")
         self.b, self.w, self.a, self.drop_last = int(batch_size), int(world_size), int(accum_steps), bool(drop_last)
         self.n = 0
         self.settled = 0  # rows [0, settled) are folded into the sums below
@@ -90,7 +91,7 @@ class LoopSimulator:
     def result(self) -> LoopResult:
         n, w, b, a = self.n, self.w, self.b, self.a
         if n == 0:
-            raise ValueError("no rows: a loop over an empty data set logs nothing")
+            raise InputError("no rows: a loop over an empty data set logs nothing")
         m = math.ceil(n / w)  # samples per rank
         nb = m // b if self.drop_last else math.ceil(m / b)
         steps = math.ceil(nb / a)

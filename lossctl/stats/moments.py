@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lossctl.errors import InputError, UsageError
 from lossctl.stats.tdist import t_ppf
 
 
@@ -41,7 +42,7 @@ class Interval:
 
 def _check_level(level: float) -> None:
     if not 0.0 < level < 1.0:
-        raise ValueError(f"confidence level must be strictly between 0 and 1, got {level}")
+        raise UsageError(f"confidence level must be strictly between 0 and 1, got {level} (--ci-level)")
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
@@ -52,7 +53,7 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
 def _as_rows(values) -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"expected one value per row (1-D), got shape {arr.shape}")
+        raise InputError(f"expected one value per row (1-D), got shape {arr.shape}")
     return arr
 
 
@@ -128,7 +129,7 @@ class RatioMoments:
     def of(cls, numerators, denominators) -> RatioMoments:
         u, v = _as_rows(numerators), _as_rows(denominators)
         if u.shape != v.shape:
-            raise ValueError(f"numerators {u.shape} and denominators {v.shape} differ in length")
+            raise InputError(f"numerators {u.shape} and denominators {v.shape} differ in length")
         work = np.empty((2, u.size))
         work[0] = u
         return cls._centred(work, v)
@@ -138,7 +139,7 @@ class RatioMoments:
         """Pairs for the weighted mean Σw·l/Σw from per-row losses and weights."""
         w, loss = _as_rows(weights), _as_rows(losses)
         if w.shape != loss.shape:
-            raise ValueError(f"losses {loss.shape} and weights {w.shape} differ in length")
+            raise InputError(f"losses {loss.shape} and weights {w.shape} differ in length")
         work = np.empty((2, w.size))
         np.multiply(w, loss, out=work[0])
         return cls._centred(work, w)
@@ -240,5 +241,5 @@ def convention_scale(name: str, n_samples: int, n_outputs: int) -> float:
         "weighted_sum": n,
     }
     if name not in factors:
-        raise ValueError(f"no interval for convention {name!r}")
+        raise UsageError(f"no interval for convention {name!r}")
     return factors[name]

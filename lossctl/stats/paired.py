@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lossctl.errors import InputError, UsageError
 from lossctl.stats.bootstrap import PoissonBootstrap, percentile_interval
 from lossctl.stats.moments import Interval, Moments, RatioMoments
 from lossctl.stats.tdist import t_sf
@@ -47,7 +48,7 @@ def paired_t(diffs: Moments, level: float = 0.95) -> PairedResult:
     Equals ``scipy.stats.ttest_rel(candidate, baseline)``'s two-sided p-value.
     """
     if diffs.count < 2:
-        raise ValueError(f"a paired test needs at least 2 rows, got {diffs.count}")
+        raise InputError(f"a paired test needs at least 2 rows, got {diffs.count}")
     if diffs.m2 == 0.0 or diffs.sem == 0.0:
         p = 1.0 if diffs.mean == 0.0 else 0.0
         return PairedResult(diffs.mean, Interval(diffs.mean, diffs.mean, level, "t"), p, "paired-t")
@@ -63,7 +64,7 @@ def paired_ratio(diffs: RatioMoments, level: float = 0.95) -> PairedResult:
     is the ratio estimator of the per-row differences, so rows stay the resampling unit.
     """
     if diffs.count < 2:
-        raise ValueError(f"a paired test needs at least 2 rows, got {diffs.count}")
+        raise InputError(f"a paired test needs at least 2 rows, got {diffs.count}")
     r, se = diffs.ratio, diffs.se
     if math.isnan(se):
         return PairedResult(r, Interval(math.nan, math.nan, level, "delta"), math.nan, "paired-delta")
@@ -113,7 +114,7 @@ def sign_flip_test(diffs, resamples: int = 10_000, seed: int = 12345, exact_belo
     d = np.asarray(diffs, dtype=np.float64)
     n = d.size
     if n == 0:
-        raise ValueError("a permutation test needs at least one row")
+        raise InputError("a permutation test needs at least one row")
     observed = abs(d.sum())
     tol = 1e-12 * float(np.abs(d).sum())  # sums that differ by rounding only count as ties
     if n < exact_below:
@@ -149,7 +150,7 @@ def holm(p_values) -> list[float]:
 def verdict(delta: float, p_value: float, alpha: float = 0.05) -> str:
     """``better`` (lower loss) or ``worse`` when the p-value is below alpha, else ``no-difference``."""
     if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be strictly between 0 and 1, got {alpha}")
+        raise UsageError(f"alpha must be strictly between 0 and 1, got {alpha} (--alpha)")
     if math.isnan(p_value) or p_value >= alpha or delta == 0.0:
         return "no-difference"
     return "better" if delta < 0 else "worse"

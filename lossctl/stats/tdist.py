@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+from lossctl.errors import UsageError
+
 _TINY = 1e-300
 _EPS = 1e-16
 _LOG_SQRT_PI = 0.5 * math.log(math.pi)
@@ -97,7 +99,7 @@ def betainc(a: float, b: float, x: float, y: float | None = None) -> float:
 def t_sf(t: float, df: float) -> float:
     """``P(T > t)`` for Student's t with ``df`` degrees of freedom (df > 0, may be fractional)."""
     if not df > 0:
-        raise ValueError(f"degrees of freedom must be positive, got {df}")
+        raise UsageError(f"degrees of freedom must be positive, got {df}")
     if math.isnan(t):
         return math.nan
     if math.isinf(t):
@@ -182,9 +184,9 @@ def _upper_quantile(q: float, c: float, df: float) -> float:
 def t_ppf(p: float, df: float) -> float:
     """Quantile of Student's t: the ``t`` with ``P(T <= t) == p``."""
     if not df > 0:
-        raise ValueError(f"degrees of freedom must be positive, got {df}")
+        raise UsageError(f"degrees of freedom must be positive, got {df}")
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"probability must be in [0, 1], got {p}")
+        raise UsageError(f"probability must be in [0, 1], got {p}")
     if p == 0.5:
         return 0.0
     if p in (0.0, 1.0):
