@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .compute import Report, compute, signature
 from .errors import UsageError
-from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_batches
+from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_chunks
 from .io.columns import select, split
 from .losses import Loss, Params, get_loss
 
@@ -60,7 +60,7 @@ def evaluate(
     if spec.index_labels and label_src.columns() == 1 and pred_src.columns() > 1:
         notes.append(f"{label_src.name} has one column: read as class indices ({spec.index_labels})")
         spec = get_loss(spec.index_labels)
-    reader = read_batches(
+    reader = read_chunks(
         pred_src, label_src, weight_src, indices=spec.labels == "indices", chunk_rows=chunk_rows, nan=nan
     )
     names = {"predictions": pred_src.name, "labels": label_src.name}

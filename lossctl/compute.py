@@ -1,6 +1,6 @@
-"""The one place where a loss meets the conventions: batches in, a Report out.
+"""The one place where a loss meets the conventions: chunks in, a Report out.
 
-:func:`compute` makes a single pass over aligned batches of rows and
+:func:`compute` makes a single pass over aligned chunks of rows and
 accumulates, in float64, everything every convention and every framework value
 needs (totals, per-output sums, weighted sums, and per-sample losses when
 asked for). Chunk sums are pairwise (numpy) and carried across chunks with
@@ -11,7 +11,7 @@ beyond the last bit or two.
 Framework entries marked ``OWN`` report the loss's own per-sample values, so
 their sums are the convention totals and cost nothing per chunk; other entries
 are evaluated once per chunk per distinct function. When the reader says every
-value is exactly a float32 (``batches.float32_exact``), Keras's float32 cast is
+value is exactly a float32 (``chunks.float32_exact``), Keras's float32 cast is
 the identity and its ``OWN`` entries are free too. Row and column sums are only
 computed when a shown convention needs them (``-c mean`` needs neither).
 """
@@ -28,7 +28,7 @@ from . import __version__
 from .conventions import BY_NAME, Totals, applicable, get_convention
 from .errors import InputError, UsageError
 from .frameworks import OWN, Framework, as_float32
-from .losses import Batch, DomainError, Loss, Params
+from .losses import Chunk, DomainError, Loss, Params
 
 
 @dataclass
@@ -125,9 +125,9 @@ class _VectorSum:
             return np.where(np.isfinite(self.s), self.s + self.c, self.s)
 
 
-def _per_sample(loss: Loss, batch: Batch, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
-    """The loss's own per-sample values ``l_i`` of a batch, and its element terms (None for kind="sample")."""
-    terms = np.asarray(loss.terms(batch, params), dtype=np.float64)
+def _per_sample(loss: Loss, chunk: Chunk, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
+    """The loss's own per-sample values ``l_i`` of a chunk, and its element terms (None for kind="sample")."""
+    terms = np.asarray(loss.terms(chunk, params), dtype=np.float64)
     if loss.kind != "element":
         return terms, None
     rows = _row_sums(terms)
@@ -139,7 +139,7 @@ class _FrameworkSums:
 
     Entries marked ``OWN`` are the loss's own per-sample values: exact-float64 ones need no
     work at all (their sums are the convention totals); float32 ones share one evaluation of
-    the loss on the float32-rounded batch, skipped when the input is exactly float32 anyway.
+    the loss on the float32-rounded chunk, skipped when the input is exactly float32 anyway.
     """
 
     def __init__(self, loss: Loss, frameworks: list[Framework], float32_exact: bool) -> None:
@@ -154,19 +154,19 @@ class _FrameworkSums:
         self.frameworks = frameworks
         self.sums = [_Sum() for _ in frameworks]
 
-    def add(self, batch: Batch, params: Params) -> None:
+    def add(self, chunk: Chunk, params: Params) -> None:
         shared: dict[Hashable, float] = {}
         for fw, key, acc in zip(self.frameworks, self.keys, self.sums, strict=True):
             if key is None:
                 continue
             if key not in shared:
                 if key[0] == "own":
-                    cast = as_float32(batch)
+                    cast = as_float32(chunk)
                     l_i, _ = _per_sample(self.loss, cast, params)
                     weights = cast.weights
                     shared[key] = np.sum(l_i if weights is None else l_i * weights)
                 else:
-                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(batch, params))
+                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(chunk, params))
             acc.add(shared[key])
 
     def totals(self, own_total: float) -> list[float]:
@@ -185,7 +185,7 @@ def _column_sums(terms: np.ndarray) -> np.ndarray:
 
 def compute(
     loss: Loss,
-    batches: Iterable[Batch],
+    chunks: Iterable[Chunk],
     params: Params | None = None,
     *,
     conventions: Sequence[str] | None = None,
@@ -195,7 +195,7 @@ def compute(
     dropped: int = 0,
     notes: Sequence[str] = (),
 ) -> Report:
-    """Compute ``loss`` under every applicable convention in one pass over ``batches``.
+    """Compute ``loss`` under every applicable convention in one pass over ``chunks``.
 
     ``conventions`` selects which rows the report shows (all by default);
     ``names`` maps ``predictions``/``labels``/``weights`` to file names for
@@ -217,44 +217,44 @@ def compute(
     weighted: bool | None = None
     first_bad: int | None = None
     warned: dict[str, None] = {}  # insertion-ordered set of warning messages
-    run_state: dict = {}  # shared by every batch of this pass (checks that span chunks)
+    run_state: dict = {}  # shared by every chunk of this pass (checks that span chunks)
 
-    for batch in batches:
-        batch = replace(batch, run=run_state)
+    for chunk in chunks:
+        chunk = replace(chunk, run=run_state)
         if weighted is None:
-            weighted = batch.weights is not None
-            frameworks = [fw for fw in loss.frameworks if fw.applies(params, weighted, batch.y_pred.shape[1])]
-            fw_sums = _FrameworkSums(loss, frameworks, bool(getattr(batches, "float32_exact", False)))
-        n_outputs = batch.y_pred.shape[1]
+            weighted = chunk.weights is not None
+            frameworks = [fw for fw in loss.frameworks if fw.applies(params, weighted, chunk.y_pred.shape[1])]
+            fw_sums = _FrameworkSums(loss, frameworks, bool(getattr(chunks, "float32_exact", False)))
+        n_outputs = chunk.y_pred.shape[1]
         try:
             if loss.validate is not None:
-                loss.validate(batch, params)
+                loss.validate(chunk, params)
         except DomainError as e:
             raise InputError(e.template.format(**names)) from None
         if loss.warnings is not None:
-            for message in loss.warnings(batch, params):
+            for message in loss.warnings(chunk, params):
                 warned.setdefault(message.format(**names), None)
         with np.errstate(all="ignore"):
             if need_vector or weighted or need_columns:
-                l_i, terms = _per_sample(loss, batch, params)
+                l_i, terms = _per_sample(loss, chunk, params)
                 chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
                 if need_columns:
                     columns.add(_column_sums(terms))
             else:  # only totals are wanted: no row sums, no per-sample vector
-                terms = np.asarray(loss.terms(batch, params), dtype=np.float64)
+                terms = np.asarray(loss.terms(chunk, params), dtype=np.float64)
                 l_i, chunk_total = None, np.sum(terms)
             total.add(chunk_total)
-            if batch.weights is not None:
-                sum_w.add(np.sum(batch.weights))
-                weighted_total.add(np.dot(batch.weights, l_i))
-            fw_sums.add(batch, params)
+            if chunk.weights is not None:
+                sum_w.add(np.sum(chunk.weights))
+                weighted_total.add(np.dot(chunk.weights, l_i))
+            fw_sums.add(chunk, params)
         if first_bad is None and not np.isfinite(chunk_total):
-            l_bad = l_i if l_i is not None else _per_sample(loss, batch, params)[0]
+            l_bad = l_i if l_i is not None else _per_sample(loss, chunk, params)[0]
             bad = np.flatnonzero(~np.isfinite(l_bad))
-            first_bad = batch.start + int(bad[0]) if len(bad) else batch.start
+            first_bad = chunk.start + int(bad[0]) if len(bad) else chunk.start
         if need_vector:
             per_sample.append(l_i)
-        n_rows += len(batch.y_pred)
+        n_rows += len(chunk.y_pred)
 
     if n_rows == 0 or n_outputs is None:
         raise InputError(f"{names['predictions']} has no rows (rows are samples)")
@@ -292,8 +292,8 @@ def compute(
         own_total = total.value / n_outputs  # Σ l_i when l_i is the mean of K terms
     fw_results = []
     for fw, fw_total in zip(frameworks, fw_sums.totals(own_total), strict=True):
-        divisor = fw.weighted_divisor if weighted else fw.divisor
-        denominator = {"N": n_rows, "1": 1.0, "sum(w)": totals.sum_w}[divisor]
+        divisor = fw.weighted_divisor if weighted else "N"
+        denominator = {"N": n_rows, "sum(w)": totals.sum_w}[divisor]
         value = fw_total / denominator if denominator else math.nan
         fw_results.append(_framework_result(fw, value, params, bool(weighted), by_name))
 
@@ -323,18 +323,10 @@ def compute(
     return report
 
 
-def _declared_convention(fw: Framework, weighted: bool) -> str | None:
-    if fw.convention is None or not weighted:
-        return fw.convention
-    if fw.divisor == "1":
-        return "weighted_sum"
-    return {"N": "weighted_batch_mean", "sum(w)": "weighted_mean"}[fw.weighted_divisor]
-
-
 def _framework_result(
     fw: Framework, value: float, params: Params, weighted: bool, conventions: dict[str, ConventionResult]
 ) -> FrameworkResult:
-    declared = _declared_convention(fw, weighted)
+    declared = fw.declared(weighted)
     convention, note = declared, fw.note or None
     target = conventions.get(declared) if declared else None
     if (
@@ -368,10 +360,7 @@ def signature(report: Report, loss: Loss) -> str:
         "acc:float64",
         f"weights:{'yes' if report.weighted else 'no'}",
     ]
-    if "delta" in loss.options:
-        parts.append(f"delta:{report.params.delta:g}")
-    if "logits" in loss.options:
-        parts.append(f"logits:{'yes' if report.params.logits else 'no'}")
+    parts.extend(option.signature_part(report.params) for option in loss.options)
     if report.dropped:
         parts.append(f"dropped:{report.dropped}")
     parts.append(f"version:{report.version}")

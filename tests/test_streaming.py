@@ -1,8 +1,7 @@
 """Streaming equals whole-array: every loss, every convention, every framework value.
 
 The inputs span several chunks with a ragged last chunk; the chunk size is set
-small so the seams are many. Inputs come from each loss's ``domain`` hook when
-it has one, else from a generic generator chosen by the loss's labels and name.
+small so the seams are many. Inputs come from each loss's declared ``domain``.
 """
 
 from __future__ import annotations
@@ -16,49 +15,26 @@ from numpy.testing import assert_allclose
 from lossctl.api import evaluate
 from lossctl.compute import Report, compute
 from lossctl.io.pairing import prefetch
-from lossctl.losses import LOSSES, Batch, Loss, Params
+from lossctl.losses import LOSSES, Chunk, Loss, Params
 
 N, K, CHUNK = 53, 4, 7  # 7 full chunks and a ragged last chunk of 4 rows
 
 
-def _probabilities(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    p = rng.random(shape) + 0.05
-    return p / p.sum(axis=1, keepdims=True)
-
-
-def _one_hot(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
-    return np.eye(k)[rng.integers(0, k, n)]
-
-
 def inputs(loss: Loss, rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Valid ``(y_pred, y_true)`` for ``loss``: its ``domain`` hook, else a generic generator."""
-    n, k = shape
-    if loss.domain is not None:
-        y_pred, y_true = loss.domain(rng, shape)
-    elif loss.labels == "indices":
-        y_pred, y_true = _probabilities(rng, shape), rng.integers(0, k, n)
-    elif loss.name in ("cce", "categorical-hinge"):
-        y_pred, y_true = _probabilities(rng, shape), _one_hot(rng, n, k)
-    elif loss.name == "kld":
-        y_pred, y_true = _probabilities(rng, shape), _probabilities(rng, shape)
-    elif loss.name == "bce":
-        y_pred, y_true = rng.uniform(0.02, 0.98, shape), rng.integers(0, 2, shape).astype(float)
-    elif "hinge" in loss.name:
-        y_pred, y_true = rng.normal(size=shape), rng.choice([-1.0, 1.0], shape)
-    else:
-        y_pred, y_true = rng.normal(size=shape), rng.normal(size=shape)
+    """Valid ``(y_pred, y_true)`` for ``loss``, from its declared ``domain``."""
+    y_pred, y_true = loss.domain(rng, shape)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     y_true = np.asarray(y_true).reshape(-1).astype(np.int64) if loss.labels == "indices" else np.asarray(y_true, float)
     return y_pred, y_true
 
 
 def _params(loss: Loss) -> list[Params]:
-    return [Params(), Params(logits=True)] if "logits" in loss.options else [Params(delta=0.7)]
+    return [Params(), Params(logits=True)] if "logits" in loss.option_names else [Params(delta=0.7)]
 
 
-def _chunks(y_pred, y_true, weights, rows: int) -> list[Batch]:
+def _chunks(y_pred, y_true, weights, rows: int) -> list[Chunk]:
     return [
-        Batch(y_pred[s : s + rows], y_true[s : s + rows], None if weights is None else weights[s : s + rows], s)
+        Chunk(y_pred[s : s + rows], y_true[s : s + rows], None if weights is None else weights[s : s + rows], s)
         for s in range(0, len(y_pred), rows)
     ]
 
@@ -91,7 +67,7 @@ def test_streaming_equals_whole_array(name, params, weighted):
     if params.logits:
         y_pred = rng.normal(scale=3.0, size=(N, K))
     w = rng.random(N) * 2 if weighted else None
-    whole = compute(loss, [Batch(y_pred, y_true, w)], params)
+    whole = compute(loss, [Chunk(y_pred, y_true, w)], params)
     streamed = compute(loss, _chunks(y_pred, y_true, w, CHUNK), params)
     assert len(_chunks(y_pred, y_true, w, CHUNK)[-1].y_pred) == N % CHUNK  # the last chunk is ragged
     assert_same_report(streamed, whole)
@@ -106,7 +82,7 @@ def test_files_through_the_reader_equal_whole_array(tmp_path, name):
     w = rng.random(N)
     for path, arr in (("p.npy", y_pred), ("y.npy", y_true), ("w.npy", w)):
         np.save(tmp_path / path, arr)
-    whole = compute(loss, [Batch(y_pred, y_true, w)])
+    whole = compute(loss, [Chunk(y_pred, y_true, w)])
     streamed = evaluate(
         loss, str(tmp_path / "p.npy"), str(tmp_path / "y.npy"), str(tmp_path / "w.npy"), chunk_rows=CHUNK
     )
@@ -124,7 +100,7 @@ def test_files_through_the_reader_equal_whole_array(tmp_path, name):
 def test_any_chunk_size_gives_the_same_report(name, n, k, rows, seed):
     loss = LOSSES[name]
     y_pred, y_true = inputs(loss, np.random.default_rng(seed), (n, k))
-    assert_same_report(compute(loss, _chunks(y_pred, y_true, None, rows)), compute(loss, [Batch(y_pred, y_true)]))
+    assert_same_report(compute(loss, _chunks(y_pred, y_true, None, rows)), compute(loss, [Chunk(y_pred, y_true)]))
 
 
 def test_without_per_sample_the_scalars_are_unchanged():

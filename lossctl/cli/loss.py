@@ -12,7 +12,8 @@ import numpy as np
 import typer
 
 from ..errors import UsageError
-from ..losses import LOSSES, Loss, Params
+from ..losses import LOSSES, Loss
+from ..params import Option, Params
 from . import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail, warn
 
 if TYPE_CHECKING:
@@ -162,13 +163,32 @@ def _loss_help(loss: Loss) -> str:
     return f"{loss.summary}\n\nInputs: {loss.expects}.\n\nExample: {example}"
 
 
+def _params(loss: Loss, kw: dict) -> Params:
+    """The :class:`Params` of the loss's declared options, taken out of the command's keyword arguments."""
+    values = {option.name: kw.pop(option.name) for option in loss.options}
+    for option in loss.options:
+        if option.positive and values[option.name] <= 0:
+            raise UsageError(f"{option.flag} must be > 0, not {values[option.name]:g}")
+    return Params(**values)
+
+
+def _option_parameter(option: Option) -> inspect.Parameter:
+    """The typer parameter of one declared option (``--delta``, ``--logits``)."""
+    if isinstance(option.default, bool):
+        flag = typer.Option(option.flag, help=option.help)
+    else:
+        flag = typer.Option(option.flag, metavar=option.metavar, help=option.help)
+    kind = type(option.default)
+    return inspect.Parameter(
+        option.name, inspect.Parameter.KEYWORD_ONLY, default=option.default, annotation=Annotated[kind, flag]
+    )
+
+
 def _make_command(loss: Loss):
     def command(**kw) -> int:
         from ..batch import Bounds
 
-        params = Params(logits=kw.pop("logits", False), delta=kw.pop("delta", 1.0))
-        if params.delta <= 0:
-            raise UsageError(f"--delta must be > 0, not {params.delta:g}")
+        params = _params(loss, kw)
         return run_loss(
             loss,
             kw["predictions"],
@@ -388,31 +408,7 @@ def _make_command(loss: Loss):
             ],
         ),
     ]
-    if "logits" in loss.options:
-        params.append(
-            P(
-                "logits",
-                P.KEYWORD_ONLY,
-                default=False,
-                annotation=Annotated[
-                    bool, typer.Option("--logits", help="Predictions are raw scores (softmax/sigmoid applied stably).")
-                ],
-            )
-        )
-    if "delta" in loss.options:
-        params.append(
-            P(
-                "delta",
-                P.KEYWORD_ONLY,
-                default=1.0,
-                annotation=Annotated[
-                    float,
-                    typer.Option(
-                        "--delta", metavar="δ", help="Huber's threshold between the quadratic and linear parts."
-                    ),
-                ],
-            )
-        )
+    params.extend(_option_parameter(option) for option in loss.options)
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__doc__ = _loss_help(loss)
     return command

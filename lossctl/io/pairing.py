@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from ..errors import InputError
-from ..losses import Batch
+from ..losses import Chunk
 from .readers import DEFAULT_CHUNK_ROWS, Source
 
 
@@ -88,8 +88,8 @@ def _first_bad(mask: np.ndarray) -> tuple[int, int]:
     return divmod(flat, mask.shape[1]) if mask.ndim == 2 else (flat, 0)
 
 
-class BatchReader:
-    """Iterate over aligned :class:`Batch` chunks; ``dropped`` counts rows removed by ``nan="omit"``."""
+class ChunkReader:
+    """Iterate over aligned :class:`Chunk` chunks; ``dropped`` counts rows removed by ``nan="omit"``."""
 
     def __init__(
         self,
@@ -137,10 +137,10 @@ class BatchReader:
             "give one weight per sample"
         )
 
-    def __iter__(self) -> Iterator[Batch]:
+    def __iter__(self) -> Iterator[Chunk]:
         return prefetch(self._read)
 
-    def _read(self) -> Iterator[Batch]:
+    def _read(self) -> Iterator[Chunk]:
         streams = self._streams()
         counts = [0] * len(streams)
         start = 0
@@ -159,7 +159,7 @@ class BatchReader:
             if batch is not None:
                 yield batch
 
-    def _batch(self, parts: list[np.ndarray], start: int) -> Batch | None:
+    def _batch(self, parts: list[np.ndarray], start: int) -> Chunk | None:
         y_pred = self._floats(parts[0], self.predictions.name, start)
         k = y_pred.shape[1]
         label_nan = None
@@ -201,7 +201,7 @@ class BatchReader:
             raise InputError(
                 f"{self.weights.name} row {start + row + 1} has weight {weights[row]:g}; weights must be ≥ 0"
             )
-        return Batch(y_pred, y_true, weights, start)
+        return Chunk(y_pred, y_true, weights, start)
 
     def _floats(self, a: np.ndarray, name: str, start: int) -> np.ndarray:
         return a.astype(np.float64, copy=False)
@@ -245,11 +245,11 @@ class BatchReader:
         return a[:, 0].astype(np.float64, copy=False)
 
 
-def read_batches(
+def read_chunks(
     predictions: Source,
     labels: Source,
     weights: Source | None = None,
     **options,
-) -> BatchReader:
-    """Aligned batches of ``predictions``, ``labels`` and ``weights``; see :class:`BatchReader`."""
-    return BatchReader(predictions, labels, weights, **options)
+) -> ChunkReader:
+    """Aligned batches of ``predictions``, ``labels`` and ``weights``; see :class:`ChunkReader`."""
+    return ChunkReader(predictions, labels, weights, **options)

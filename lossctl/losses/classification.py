@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..frameworks import KERAS_EPS, KERAS_ONE_MINUS_EPS, SKLEARN_EPS, Framework
-from ._registry import Batch, DomainError, Params, check_domain, register
+from ..params import LOGITS
+from ._registry import Chunk, DomainError, Params, check_domain, register
 
 # --------------------------------------------------------------------------- numerics
 
@@ -48,7 +49,7 @@ def _onehot(indices: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _log_probs(b: Batch, p: Params) -> np.ndarray:
+def _log_probs(b: Chunk, p: Params) -> np.ndarray:
     """log ŷ of each class: log-softmax of scores with --logits, else the log of the probabilities."""
     return _log_softmax(b.y_pred) if p.logits else _log(b.y_pred)
 
@@ -69,7 +70,7 @@ def _pm1(y: np.ndarray) -> np.ndarray:
     return np.where(y == 0, -1.0, y)
 
 
-def _margin(b: Batch) -> np.ndarray:
+def _margin(b: Chunk) -> np.ndarray:
     return np.maximum(0.0, 1.0 - _pm1(b.y_true) * b.y_pred)
 
 
@@ -87,7 +88,7 @@ def _rows_off(a: np.ndarray) -> bool:
     return bool(np.any(np.abs(np.sum(a, axis=1) - 1.0) > 1e-6))
 
 
-def _check_probabilities(b: Batch, p: Params, loss: str) -> None:
+def _check_probabilities(b: Chunk, p: Params, loss: str) -> None:
     if not p.logits:
         bad = (b.y_pred < 0) | (b.y_pred > 1)
         check_domain(
@@ -95,14 +96,14 @@ def _check_probabilities(b: Batch, p: Params, loss: str) -> None:
         )
 
 
-def _check_label_probabilities(b: Batch, loss: str, what: str = "labels") -> None:
+def _check_label_probabilities(b: Chunk, loss: str, what: str = "labels") -> None:
     hint = ""
     if b.y_pred.shape[1] == 1:
         hint = "class indices need predictions with one column per class"
     check_domain(b, "labels", (b.y_true < 0) | (b.y_true > 1), f"{loss} expects {what} in [0, 1]", hint)
 
 
-def _logits_look_like_probabilities(b: Batch, p: Params) -> list[str]:
+def _logits_look_like_probabilities(b: Chunk, p: Params) -> list[str]:
     if p.logits and np.all((b.y_pred >= 0) & (b.y_pred <= 1)):
         return [
             "--logits was given but every value of {predictions} is in [0, 1]: "
@@ -121,12 +122,12 @@ _ONE_CLASS = (
 )
 
 
-def _validate_cce(b: Batch, p: Params) -> None:
+def _validate_cce(b: Chunk, p: Params) -> None:
     _check_probabilities(b, p, "cce")
     _check_label_probabilities(b, "cce", "labels (one-hot or probabilities)")
 
 
-def _warn_cce(b: Batch, p: Params) -> list[str]:
+def _warn_cce(b: Chunk, p: Params) -> list[str]:
     out = _logits_look_like_probabilities(b, p)
     if b.y_pred.shape[1] == 1:
         out.append(_ONE_CLASS.format(loss="cce"))
@@ -139,11 +140,11 @@ def _warn_cce(b: Batch, p: Params) -> list[str]:
     return out
 
 
-def _validate_sparse(b: Batch, p: Params) -> None:
+def _validate_sparse(b: Chunk, p: Params) -> None:
     _check_probabilities(b, p, "sparse-cce")
 
 
-def _warn_sparse(b: Batch, p: Params) -> list[str]:
+def _warn_sparse(b: Chunk, p: Params) -> list[str]:
     out = _logits_look_like_probabilities(b, p)
     if b.y_pred.shape[1] == 1:
         out.append(_ONE_CLASS.format(loss="sparse-cce"))
@@ -152,25 +153,25 @@ def _warn_sparse(b: Batch, p: Params) -> list[str]:
     return out
 
 
-def _validate_bce(b: Batch, p: Params) -> None:
+def _validate_bce(b: Chunk, p: Params) -> None:
     _check_probabilities(b, p, "bce")
     _check_label_probabilities(b, "bce", "labels (0/1 or soft targets)")
 
 
-def _warn_bce(b: Batch, p: Params) -> list[str]:
+def _warn_bce(b: Chunk, p: Params) -> list[str]:
     out = _logits_look_like_probabilities(b, p)
     if not p.logits and b.y_pred.shape[1] == 1 and not np.all(_hard(b.y_true)):
         out.append("{labels} holds soft targets (not 0/1): scikit-learn's log_loss refuses them, so its value is nan")
     return out
 
 
-def _validate_kld(b: Batch, p: Params) -> None:
+def _validate_kld(b: Chunk, p: Params) -> None:
     hint = "KL divergence compares two probability distributions"
     check_domain(b, "predictions", (b.y_pred < 0) | (b.y_pred > 1), "kld expects probabilities in [0, 1]", hint)
     check_domain(b, "labels", (b.y_true < 0) | (b.y_true > 1), "kld expects label probabilities in [0, 1]", hint)
 
 
-def _warn_kld(b: Batch, p: Params) -> list[str]:
+def _warn_kld(b: Chunk, p: Params) -> list[str]:
     return [
         f"rows of {{{role}}} do not all sum to 1: KL divergence compares distributions, and neither lossctl, "
         "Keras nor PyTorch renormalizes them"
@@ -180,7 +181,7 @@ def _warn_kld(b: Batch, p: Params) -> list[str]:
 
 
 def _validate_hinge(loss: str):
-    def validate(b: Batch, p: Params) -> None:
+    def validate(b: Chunk, p: Params) -> None:
         y = b.y_true
         check_domain(b, "labels", ~np.isin(y, (-1.0, 0.0, 1.0)), f"{loss} expects labels -1/+1 or 0/1")
         # the first row holding 0 and the first holding -1, across every chunk of this pass
@@ -198,7 +199,7 @@ def _validate_hinge(loss: str):
     return validate
 
 
-def _warn_hinge(b: Batch, p: Params) -> list[str]:
+def _warn_hinge(b: Chunk, p: Params) -> list[str]:
     if b.y_pred.shape[1] == 1 and len(np.unique(b.y_true)) == 1:
         return [
             "every label in {labels} is the same class: if that holds for the whole file, scikit-learn's "
@@ -207,7 +208,7 @@ def _warn_hinge(b: Batch, p: Params) -> list[str]:
     return []
 
 
-def _validate_categorical_hinge(b: Batch, p: Params) -> None:
+def _validate_categorical_hinge(b: Chunk, p: Params) -> None:
     if b.y_pred.shape[1] < 2:
         raise DomainError("categorical-hinge needs at least 2 classes (columns); {predictions} has 1")
     y = b.y_true
@@ -218,7 +219,7 @@ def _validate_categorical_hinge(b: Batch, p: Params) -> None:
 # --------------------------------------------------------------------------- framework values
 
 
-def _keras_cce(b: Batch, p: Params) -> np.ndarray:
+def _keras_cce(b: Chunk, p: Params) -> np.ndarray:
     if p.logits:
         log_q = _log_softmax(b.y_pred)
     else:
@@ -229,27 +230,27 @@ def _keras_cce(b: Batch, p: Params) -> np.ndarray:
     return -np.sum(y * log_q, axis=1)
 
 
-def _torch_ce(b: Batch, p: Params) -> np.ndarray:
+def _torch_ce(b: Chunk, p: Params) -> np.ndarray:
     """cross_entropy on logits, nll_loss(torch.log(p)) on probabilities: −Σ y·log q, no clipping."""
     y = b.y_true if b.y_true.ndim == 2 else _onehot(b.y_true, b.y_pred.shape[1])
     return np.sum(_xlog(y, _log_probs(b, p)), axis=1)
 
 
-def _sklearn_log_loss(b: Batch, p: Params) -> np.ndarray:
+def _sklearn_log_loss(b: Chunk, p: Params) -> np.ndarray:
     """log_loss: clip to [eps, 1 − eps] (float64 eps), no renormalization; hard labels only (else nan)."""
     y = b.y_true if b.y_true.ndim == 2 else _onehot(b.y_true, b.y_pred.shape[1])
     q = np.clip(b.y_pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
     return np.where(_hard(y), np.sum(_xlog(y, np.log(q)), axis=1), np.nan)
 
 
-def _keras_bce(b: Batch, p: Params) -> np.ndarray:
+def _keras_bce(b: Chunk, p: Params) -> np.ndarray:
     if p.logits:
         return np.mean(_bce_terms(b.y_true, b.y_pred, True), axis=1)
     q = np.clip(b.y_pred, KERAS_EPS, KERAS_ONE_MINUS_EPS)
     return np.mean(-(b.y_true * np.log(q) + (1 - b.y_true) * np.log1p(-q)), axis=1)
 
 
-def _torch_bce(b: Batch, p: Params) -> np.ndarray:
+def _torch_bce(b: Chunk, p: Params) -> np.ndarray:
     if p.logits:
         return np.mean(_bce_terms(b.y_true, b.y_pred, True), axis=1)
     # BCELoss clamps each log at -100, so one term is at most 100
@@ -258,7 +259,7 @@ def _torch_bce(b: Batch, p: Params) -> np.ndarray:
     return np.mean(-(b.y_true * log_p + (1 - b.y_true) * log_1mp), axis=1)
 
 
-def _sklearn_bce(b: Batch, p: Params) -> np.ndarray:
+def _sklearn_bce(b: Chunk, p: Params) -> np.ndarray:
     """log_loss on one column: [1 − p, p], each clipped to [eps, 1 − eps]; hard labels only (else nan)."""
     y, pred = b.y_true[:, 0], b.y_pred[:, 0]
     q1 = np.clip(pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
@@ -266,19 +267,19 @@ def _sklearn_bce(b: Batch, p: Params) -> np.ndarray:
     return np.where(y == 1, -np.log(q1), np.where(y == 0, -np.log(q0), np.nan))
 
 
-def _keras_kld(b: Batch, p: Params) -> np.ndarray:
+def _keras_kld(b: Chunk, p: Params) -> np.ndarray:
     y_true = np.clip(b.y_true, KERAS_EPS, 1.0)
     y_pred = np.clip(b.y_pred, KERAS_EPS, 1.0)
     return np.sum(y_true * np.log(y_true / y_pred), axis=1)
 
 
-def _torch_kl_div(b: Batch, p: Params) -> np.ndarray:
+def _torch_kl_div(b: Chunk, p: Params) -> np.ndarray:
     """kl_div(log Q, P): Σ xlogy(P, P) − P·log Q; P = 0 = Q gives 0·(−inf) = nan, as in PyTorch."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.sum(np.where(b.y_true > 0, b.y_true * _log(b.y_true), 0.0) - b.y_true * _log(b.y_pred), axis=1)
 
 
-def _torch_kl_div_mean(b: Batch, p: Params) -> np.ndarray:
+def _torch_kl_div_mean(b: Chunk, p: Params) -> np.ndarray:
     return _torch_kl_div(b, p) / b.y_pred.shape[1]
 
 
@@ -287,33 +288,33 @@ def _keras_hinge_labels(y: np.ndarray) -> np.ndarray:
     return 2.0 * y - 1.0 if np.all((y == 0) | (y == 1)) else y
 
 
-def _keras_hinge(b: Batch, p: Params) -> np.ndarray:
+def _keras_hinge(b: Chunk, p: Params) -> np.ndarray:
     return np.mean(np.maximum(1.0 - _keras_hinge_labels(b.y_true) * b.y_pred, 0.0), axis=1)
 
 
-def _keras_squared_hinge(b: Batch, p: Params) -> np.ndarray:
+def _keras_squared_hinge(b: Chunk, p: Params) -> np.ndarray:
     return np.mean(np.maximum(1.0 - _keras_hinge_labels(b.y_true) * b.y_pred, 0.0) ** 2, axis=1)
 
 
-def _sklearn_hinge(b: Batch, p: Params) -> np.ndarray:
+def _sklearn_hinge(b: Chunk, p: Params) -> np.ndarray:
     """hinge_loss maps the greater of two labels to +1 (LabelBinarizer(neg_label=-1))."""
     return _margin(b)[:, 0]
 
 
-def _keras_categorical_hinge(b: Batch, p: Params) -> np.ndarray:
+def _keras_categorical_hinge(b: Chunk, p: Params) -> np.ndarray:
     pos = np.sum(b.y_true * b.y_pred, axis=1)
     neg = np.max((1.0 - b.y_true) * b.y_pred, axis=1)
     return np.maximum(neg - pos + 1.0, 0.0)
 
 
-def _torch_multi_margin(b: Batch, p: Params) -> np.ndarray:
+def _torch_multi_margin(b: Chunk, p: Params) -> np.ndarray:
     s, true = b.y_pred, b.y_true > 0
     s_true = np.sum(np.where(true, s, 0.0), axis=1, keepdims=True)
     margins = np.where(true, 0.0, np.maximum(0.0, 1.0 - s_true + s))
     return np.sum(margins, axis=1) / s.shape[1]
 
 
-def _sklearn_categorical_hinge(b: Batch, p: Params) -> np.ndarray:
+def _sklearn_categorical_hinge(b: Chunk, p: Params) -> np.ndarray:
     return _crammer_singer(b.y_pred, b.y_true)
 
 
@@ -331,15 +332,69 @@ def _classes(p: Params, k: int) -> bool:
 
 KERAS_W = ", sample_weight=sample_weight)"
 
+# --------------------------------------------------------------------------- domains: valid inputs for tests
+
+DEFAULT = Params()
+
+
+def _class_scores(rng: np.random.Generator, shape: tuple[int, int], p: Params) -> np.ndarray:
+    """Scores with --logits, else rows of probabilities summing to 1."""
+    n, k = shape
+    return rng.normal(scale=3.0, size=shape) if p.logits else rng.dirichlet(np.ones(k), size=n)
+
+
+def _onehot_domain(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    n, k = shape
+    return _class_scores(rng, shape, p), np.eye(k)[rng.integers(0, k, size=n)]
+
+
+def _index_domain(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    n, k = shape
+    return _class_scores(rng, shape, p), rng.integers(0, k, size=n).astype(np.int64)
+
+
+def _binary_domain(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    y_true = rng.integers(0, 2, size=shape).astype(np.float64)
+    return (rng.normal(scale=3.0, size=shape) if p.logits else rng.uniform(0.01, 0.99, size=shape)), y_true
+
+
+def _distributions(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    n, k = shape
+    return rng.dirichlet(np.ones(k), size=n), rng.dirichlet(np.ones(k), size=n)
+
+
+def _signed_labels(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    return rng.normal(size=shape), rng.choice([-1.0, 1.0], size=shape)
+
+
+def _positive_scores(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores ≥ 0, so every wrong class scores ≥ 0 and Keras's categorical hinge equals Crammer–Singer."""
+    n, k = shape
+    return rng.uniform(0.0, 2.0, size=shape), np.eye(k)[rng.integers(0, k, size=n)]
+
+
 # --------------------------------------------------------------------------- cross-entropies
 
 
 @register(
     "cce",
+    domain=_onehot_domain,
     aliases=("categorical_crossentropy",),
     kind="element",
     inner="sum",
-    options=("logits",),
+    options=(LOGITS,),
     index_labels="sparse-cce",
     validate=_validate_cce,
     warnings=_warn_cce,
@@ -398,13 +453,13 @@ KERAS_W = ", sample_weight=sample_weight)"
         ),
     ),
 )
-def cce(b: Batch, p: Params) -> np.ndarray:
+def cce(b: Chunk, p: Params) -> np.ndarray:
     """Categorical cross-entropy: minus the label-weighted log of each predicted class probability.
 
     e[i,k] = −y[i,k]·log ŷ[i,k]   (0·log 0 = 0; with --logits, log ŷ = log-softmax of the scores)
     l_i = Σ_k e[i,k], so the frameworks report batch_mean: Σ e / N.
 
-    >>> b = Batch(np.array([[0.7, 0.2, 0.1]]), np.array([[1.0, 0.0, 0.0]]))
+    >>> b = Chunk(np.array([[0.7, 0.2, 0.1]]), np.array([[1.0, 0.0, 0.0]]))
     >>> float(np.round(cce(b, Params()).sum(), 6))  # hand: −log 0.7
     0.356675
     """
@@ -413,11 +468,12 @@ def cce(b: Batch, p: Params) -> np.ndarray:
 
 @register(
     "sparse-cce",
+    domain=_index_domain,
     aliases=("sparse_categorical_crossentropy",),
     kind="element",
     inner="sum",
     labels="indices",
-    options=("logits",),
+    options=(LOGITS,),
     validate=_validate_sparse,
     warnings=_warn_sparse,
     expects="probabilities (or scores with --logits), shape (N, K); class indices in [0, K), shape (N,) or (N, 1)",
@@ -484,13 +540,13 @@ def cce(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def sparse_cce(b: Batch, p: Params) -> np.ndarray:
+def sparse_cce(b: Chunk, p: Params) -> np.ndarray:
     """Sparse categorical cross-entropy: minus the log of the probability predicted for the true class.
 
     e[i,k] = −log ŷ[i,k] if k is the true class t_i, else 0   (with --logits, log ŷ = log-softmax)
     l_i = −log ŷ[i,t_i], so the frameworks report batch_mean: Σ e / N.
 
-    >>> b = Batch(np.array([[0.7, 0.2, 0.1]]), np.array([1]))
+    >>> b = Chunk(np.array([[0.7, 0.2, 0.1]]), np.array([1]))
     >>> float(np.round(sparse_cce(b, Params()).sum(), 6))  # hand: −log 0.2
     1.609438
     """
@@ -499,10 +555,11 @@ def sparse_cce(b: Batch, p: Params) -> np.ndarray:
 
 @register(
     "bce",
+    domain=_binary_domain,
     aliases=("binary_crossentropy",),
     kind="element",
     inner="mean",
-    options=("logits",),
+    options=(LOGITS,),
     validate=_validate_bce,
     warnings=_warn_bce,
     expects="probabilities of the positive class (or scores with --logits), shape (N, K); "
@@ -574,13 +631,13 @@ def sparse_cce(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def bce(b: Batch, p: Params) -> np.ndarray:
+def bce(b: Chunk, p: Params) -> np.ndarray:
     """Binary cross-entropy: each output's log-loss against its 0/1 (or soft) label.
 
     e[i,k] = −[y·log ŷ + (1−y)·log(1−ŷ)]   (0·log 0 = 0; with --logits, log ŷ = log-sigmoid of the score)
     l_i = mean_k e[i,k], as Keras averages over the last axis, so the frameworks report mean.
 
-    >>> b = Batch(np.array([[0.8], [0.4]]), np.array([[1.0], [0.0]]))
+    >>> b = Chunk(np.array([[0.8], [0.4]]), np.array([[1.0], [0.0]]))
     >>> float(np.round(bce(b, Params()).mean(), 6))  # hand: (−log 0.8 − log 0.6) / 2
     0.366985
     """
@@ -589,6 +646,7 @@ def bce(b: Batch, p: Params) -> np.ndarray:
 
 @register(
     "kld",
+    domain=_distributions,
     aliases=("kullback_leibler_divergence", "kl_divergence"),
     kind="element",
     inner="sum",
@@ -635,13 +693,13 @@ def bce(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def kld(b: Batch, p: Params) -> np.ndarray:
+def kld(b: Chunk, p: Params) -> np.ndarray:
     """Kullback–Leibler divergence: KL(P‖Q) of the predicted distribution Q from the true distribution P.
 
     e[i,k] = P[i,k]·log(P[i,k] / Q[i,k])   (0·log 0 = 0; labels are P, predictions are Q)
     l_i = Σ_k e[i,k], the KL divergence of sample i, so the frameworks report batch_mean.
 
-    >>> b = Batch(np.array([[0.3, 0.3, 0.4]]), np.array([[0.2, 0.3, 0.5]]))
+    >>> b = Chunk(np.array([[0.3, 0.3, 0.4]]), np.array([[0.2, 0.3, 0.5]]))
     >>> float(np.round(kld(b, Params()).sum(), 6))  # hand: 0.2·log(2/3) + 0.3·log 1 + 0.5·log 1.25
     0.030479
     """
@@ -654,6 +712,7 @@ def kld(b: Batch, p: Params) -> np.ndarray:
 
 @register(
     "hinge",
+    domain=_signed_labels,
     aliases=(),
     kind="element",
     inner="mean",
@@ -689,13 +748,13 @@ def kld(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def hinge(b: Batch, p: Params) -> np.ndarray:
+def hinge(b: Chunk, p: Params) -> np.ndarray:
     """Hinge loss: how far each score falls short of a margin of 1 on the side of its ±1 label.
 
     e[i,k] = max(0, 1 − y[i,k]·ŷ[i,k])   (labels −1/+1; 0/1 labels are read with 0 as −1)
     l_i = mean_k e[i,k], as Keras averages over the last axis, so the frameworks report mean.
 
-    >>> b = Batch(np.array([[0.3, 0.5]]), np.array([[1.0, -1.0]]))
+    >>> b = Chunk(np.array([[0.3, 0.5]]), np.array([[1.0, -1.0]]))
     >>> hinge(b, Params()).round(6).tolist()  # hand: 1 − 0.3, 1 + 0.5
     [[0.7, 1.5]]
     """
@@ -704,6 +763,7 @@ def hinge(b: Batch, p: Params) -> np.ndarray:
 
 @register(
     "squared-hinge",
+    domain=_signed_labels,
     aliases=("squared_hinge",),
     kind="element",
     inner="mean",
@@ -728,13 +788,13 @@ def hinge(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def squared_hinge(b: Batch, p: Params) -> np.ndarray:
+def squared_hinge(b: Chunk, p: Params) -> np.ndarray:
     """Squared hinge loss: the hinge's shortfall from the margin, squared.
 
     e[i,k] = max(0, 1 − y[i,k]·ŷ[i,k])²   (labels −1/+1; 0/1 labels are read with 0 as −1)
     l_i = mean_k e[i,k], as Keras averages over the last axis, so the frameworks report mean.
 
-    >>> b = Batch(np.array([[0.3, 0.5]]), np.array([[1.0, -1.0]]))
+    >>> b = Chunk(np.array([[0.3, 0.5]]), np.array([[1.0, -1.0]]))
     >>> squared_hinge(b, Params()).round(6).tolist()  # hand: 0.7², 1.5²
     [[0.49, 2.25]]
     """
@@ -743,6 +803,8 @@ def squared_hinge(b: Batch, p: Params) -> np.ndarray:
 
 @register(
     "categorical-hinge",
+    domain=_positive_scores,
+    min_outputs=2,
     aliases=("categorical_hinge",),
     kind="sample",
     inner="sum",
@@ -790,13 +852,13 @@ def squared_hinge(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def categorical_hinge(b: Batch, p: Params) -> np.ndarray:
+def categorical_hinge(b: Chunk, p: Params) -> np.ndarray:
     """Categorical hinge: how far the true class's score falls short of beating every other class by 1.
 
     l_i = max(0, 1 + max_{j≠t} s[i,j] − s[i,t])   (t the true class of sample i: the multiclass,
     Crammer–Singer hinge; it exists only per sample)
 
-    >>> b = Batch(np.array([[-1.0, -2.0, 0.5], [1.0, -2.0, 0.5]]), np.eye(3)[[2, 2]])
+    >>> b = Chunk(np.array([[-1.0, -2.0, 0.5], [1.0, -2.0, 0.5]]), np.eye(3)[[2, 2]])
     >>> categorical_hinge(b, Params()).round(6).tolist()  # hand: max(0, 1 − 1 − 0.5), 1 + 1 − 0.5
     [0.0, 1.5]
     """

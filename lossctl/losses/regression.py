@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..frameworks import KERAS_EPS, OWN, SKLEARN_EPS, Framework
-from ._registry import Batch, Params, check_domain, register
+from ..params import DELTA
+from ._registry import Chunk, Params, check_domain, register
 
 LOG2 = float(np.log(2.0))
 #: Keras caps 1/‖x‖ at ``1 / epsilon`` = 1e7 (exact in float32) when normalizing: a norm floored at 1e-7
@@ -30,12 +31,31 @@ def _t(name: str) -> str:
 TORCH_WEIGHT = "weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape)"
 
 
-def _squared_error(b: Batch, p: Params) -> np.ndarray:
+DEFAULT = Params()
+
+
+def _real_values(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Any real predictions and labels: errors of a few units, on both sides of every Huber threshold tested."""
+    return rng.normal(scale=2.0, size=shape), rng.normal(scale=2.0, size=shape)
+
+
+def _correlated_rows(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows pointing roughly the same way: cos stays away from 0, where float32 loses relative precision."""
+    y_true = rng.normal(size=shape)
+    return y_true + rng.normal(scale=0.5, size=shape), y_true
+
+
+def _squared_error(b: Chunk, p: Params) -> np.ndarray:
     return (b.y_pred - b.y_true) ** 2
 
 
 @register(
     "mse",
+    domain=_real_values,
     aliases=("mean_squared_error", "l2"),
     kind="element",
     inner="mean",
@@ -87,12 +107,12 @@ def _squared_error(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def mse(b: Batch, p: Params) -> np.ndarray:
+def mse(b: Chunk, p: Params) -> np.ndarray:
     """Mean squared error: the squared difference of each prediction and label.
 
     e[i,k] = (ŷ[i,k] − y[i,k])²
 
-    >>> b = Batch(np.array([[0.8, 0.2, 0.5, 0.9]]), np.array([[0.7, 0.3, 0.4, 1.0]]))
+    >>> b = Chunk(np.array([[0.8, 0.2, 0.5, 0.9]]), np.array([[0.7, 0.3, 0.4, 1.0]]))
     >>> float(np.round(mse(b, Params()).mean(), 12))  # hand: 4 × 0.1² / 4
     0.01
     """
@@ -102,12 +122,13 @@ def mse(b: Batch, p: Params) -> np.ndarray:
 # --- mean absolute error -------------------------------------------------------------------------
 
 
-def _abs_error(b: Batch, p: Params) -> np.ndarray:
+def _abs_error(b: Chunk, p: Params) -> np.ndarray:
     return np.abs(b.y_pred - b.y_true)
 
 
 @register(
     "mae",
+    domain=_real_values,
     aliases=("mean_absolute_error", "l1"),
     kind="element",
     inner="mean",
@@ -148,12 +169,12 @@ def _abs_error(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def mae(b: Batch, p: Params) -> np.ndarray:
+def mae(b: Chunk, p: Params) -> np.ndarray:
     """Mean absolute error: the absolute difference of each prediction and label.
 
     e[i,k] = |ŷ[i,k] − y[i,k]|
 
-    >>> b = Batch(np.array([[1.0, 2.0], [3.0, 5.0]]), np.array([[1.5, 2.0], [2.0, 2.0]]))
+    >>> b = Chunk(np.array([[1.0, 2.0], [3.0, 5.0]]), np.array([[1.5, 2.0], [2.0, 2.0]]))
     >>> mae(b, Params()).tolist()  # hand: |1 − 1.5|, |2 − 2|, |3 − 2|, |5 − 2|
     [[0.5, 0.0], [1.0, 3.0]]
     """
@@ -163,15 +184,17 @@ def mae(b: Batch, p: Params) -> np.ndarray:
 # --- mean absolute percentage error --------------------------------------------------------------
 
 
-def _keras_mape(b: Batch, p: Params) -> np.ndarray:
+def _keras_mape(b: Chunk, p: Params) -> np.ndarray:
     return 100.0 * np.mean(np.abs(b.y_true - b.y_pred) / np.maximum(np.abs(b.y_true), KERAS_EPS), axis=1)
 
 
-def _sklearn_mape(b: Batch, p: Params) -> np.ndarray:
+def _sklearn_mape(b: Chunk, p: Params) -> np.ndarray:
     return np.mean(np.abs(b.y_pred - b.y_true) / np.maximum(np.abs(b.y_true), SKLEARN_EPS), axis=1)
 
 
-def _nonzero_labels(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _nonzero_labels(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
     y_true = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
     return y_true + rng.normal(scale=0.5, size=shape), y_true
 
@@ -216,12 +239,12 @@ def _nonzero_labels(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[n
         ),
     ),
 )
-def mape(b: Batch, p: Params) -> np.ndarray:
+def mape(b: Chunk, p: Params) -> np.ndarray:
     """Mean absolute percentage error: each absolute error as a percentage of its label.
 
     e[i,k] = 100 · |ŷ[i,k] − y[i,k]| / |y[i,k]|   (undefined where y[i,k] = 0)
 
-    >>> b = Batch(np.array([[1.5, 1.0, 5.0]]), np.array([[1.0, 2.0, -4.0]]))
+    >>> b = Chunk(np.array([[1.5, 1.0, 5.0]]), np.array([[1.0, 2.0, -4.0]]))
     >>> mape(b, Params()).tolist()  # hand: 0.5/1, 1/2, 9/4 as percentages
     [[50.0, 50.0, 225.0]]
     """
@@ -232,17 +255,17 @@ def mape(b: Batch, p: Params) -> np.ndarray:
 # --- mean squared logarithmic error --------------------------------------------------------------
 
 
-def _squared_log_error(b: Batch, p: Params) -> np.ndarray:
+def _squared_log_error(b: Chunk, p: Params) -> np.ndarray:
     return (np.log1p(b.y_pred) - np.log1p(b.y_true)) ** 2
 
 
-def _keras_msle(b: Batch, p: Params) -> np.ndarray:
+def _keras_msle(b: Chunk, p: Params) -> np.ndarray:
     first = np.log(np.maximum(b.y_pred, KERAS_EPS) + 1.0)
     second = np.log(np.maximum(b.y_true, KERAS_EPS) + 1.0)
     return np.mean((first - second) ** 2, axis=1)
 
 
-def _above_minus_one(b: Batch, p: Params) -> None:
+def _above_minus_one(b: Chunk, p: Params) -> None:
     for role, values in (("predictions", b.y_pred), ("labels", b.y_true)):
         check_domain(
             b,
@@ -253,7 +276,9 @@ def _above_minus_one(b: Batch, p: Params) -> None:
         )
 
 
-def _non_negative(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _non_negative(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
     return rng.uniform(0.0, 5.0, size=shape), rng.uniform(0.0, 5.0, size=shape)
 
 
@@ -297,12 +322,12 @@ def _non_negative(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.
         ),
     ),
 )
-def msle(b: Batch, p: Params) -> np.ndarray:
+def msle(b: Chunk, p: Params) -> np.ndarray:
     """Mean squared logarithmic error: the squared difference of log(1 + ŷ) and log(1 + y).
 
     e[i,k] = (log(1 + ŷ[i,k]) − log(1 + y[i,k]))²   (every value must be > −1)
 
-    >>> b = Batch(np.array([[np.e - 1, 0.0]]), np.array([[0.0, np.e**2 - 1]]))
+    >>> b = Chunk(np.array([[np.e - 1, 0.0]]), np.array([[0.0, np.e**2 - 1]]))
     >>> np.round(msle(b, Params()), 12).tolist()  # hand: (1 − 0)², (0 − 2)²
     [[1.0, 4.0]]
     """
@@ -317,23 +342,24 @@ def _huber_terms(error: np.ndarray, delta: float) -> np.ndarray:
     return np.where(a <= delta, 0.5 * error**2, delta * (a - 0.5 * delta))
 
 
-def _huber(b: Batch, p: Params) -> np.ndarray:
+def _huber(b: Chunk, p: Params) -> np.ndarray:
     return _huber_terms(b.y_pred - b.y_true, p.delta)
 
 
-def _keras_huber(b: Batch, p: Params) -> np.ndarray:
+def _keras_huber(b: Chunk, p: Params) -> np.ndarray:
     return np.mean(_huber_terms(b.y_pred - b.y_true, float(np.float32(p.delta))), axis=1)
 
 
-def _smooth_l1(b: Batch, p: Params) -> np.ndarray:
+def _smooth_l1(b: Chunk, p: Params) -> np.ndarray:
     return np.mean(_huber(b, p), axis=1) / p.delta
 
 
 @register(
     "huber",
+    domain=_real_values,
     kind="element",
     inner="mean",
-    options=("delta",),
+    options=(DELTA,),
     expects="predictions and labels of the same shape (N, K); --delta > 0 sets the threshold (default 1)",
     pitfalls=(
         "PyTorch's SmoothL1Loss(beta=δ) is HuberLoss(delta=δ) divided by δ: the two agree only at δ = 1.",
@@ -371,13 +397,13 @@ def _smooth_l1(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def huber(b: Batch, p: Params) -> np.ndarray:
+def huber(b: Chunk, p: Params) -> np.ndarray:
     """Huber loss: quadratic for errors up to δ, linear beyond (δ from --delta, default 1).
 
     e[i,k] = ½·d²            if |d| ≤ δ
              δ·(|d| − ½·δ)   otherwise,   where d = ŷ[i,k] − y[i,k]
 
-    >>> b = Batch(np.array([[0.5, 2.0, -3.0]]), np.zeros((1, 3)))
+    >>> b = Chunk(np.array([[0.5, 2.0, -3.0]]), np.zeros((1, 3)))
     >>> huber(b, Params(delta=1.0)).tolist()  # hand: ½·0.25, 1·(2 − ½), 1·(3 − ½)
     [[0.125, 1.5, 2.5]]
     """
@@ -399,12 +425,13 @@ def _log_cosh(error: np.ndarray) -> np.ndarray:
     return np.where(a < 1.0, small, large)
 
 
-def _logcosh(b: Batch, p: Params) -> np.ndarray:
+def _logcosh(b: Chunk, p: Params) -> np.ndarray:
     return _log_cosh(b.y_pred - b.y_true)
 
 
 @register(
     "logcosh",
+    domain=_real_values,
     aliases=("log_cosh",),
     kind="element",
     inner="mean",
@@ -428,12 +455,12 @@ def _logcosh(b: Batch, p: Params) -> np.ndarray:
         ),
     ),
 )
-def logcosh(b: Batch, p: Params) -> np.ndarray:
+def logcosh(b: Chunk, p: Params) -> np.ndarray:
     """Log-cosh loss: the logarithm of the hyperbolic cosine of each error.
 
     e[i,k] = log(cosh(ŷ[i,k] − y[i,k]))
 
-    >>> b = Batch(np.array([[np.log(2.0), 0.0]]), np.array([[0.0, np.log(3.0)]]))
+    >>> b = Chunk(np.array([[np.log(2.0), 0.0]]), np.array([[0.0, np.log(3.0)]]))
     >>> np.round(logcosh(b, Params()), 12).tolist() == np.round([[np.log(1.25), np.log(5 / 3)]], 12).tolist()
     True
 
@@ -451,30 +478,30 @@ def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.where(x == 0, 0.0, x * np.log(y))
 
 
-def _poisson(b: Batch, p: Params) -> np.ndarray:
+def _poisson(b: Chunk, p: Params) -> np.ndarray:
     return b.y_pred - _xlogy(b.y_true, b.y_pred)
 
 
-def _keras_poisson(b: Batch, p: Params) -> np.ndarray:
+def _keras_poisson(b: Chunk, p: Params) -> np.ndarray:
     return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + KERAS_EPS), axis=1)
 
 
-def _torch_poisson_rates(b: Batch, p: Params) -> np.ndarray:
+def _torch_poisson_rates(b: Chunk, p: Params) -> np.ndarray:
     return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + TORCH_POISSON_EPS), axis=1)
 
 
-def _torch_poisson_log_rates(b: Batch, p: Params) -> np.ndarray:
+def _torch_poisson_log_rates(b: Chunk, p: Params) -> np.ndarray:
     return np.mean(np.exp(b.y_pred) - b.y_true * b.y_pred, axis=1)
 
 
-def _sklearn_poisson_deviance(b: Batch, p: Params) -> np.ndarray:
+def _sklearn_poisson_deviance(b: Chunk, p: Params) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         deviance = 2.0 * (_xlogy(b.y_true, b.y_true / b.y_pred) - b.y_true + b.y_pred)
     # scikit-learn raises ValueError for a prediction <= 0 rather than return a number
     return np.where((b.y_pred <= 0).any(axis=1), np.nan, np.mean(deviance, axis=1))
 
 
-def _rates_and_counts(b: Batch, p: Params) -> None:
+def _rates_and_counts(b: Chunk, p: Params) -> None:
     check_domain(
         b,
         "predictions",
@@ -485,7 +512,9 @@ def _rates_and_counts(b: Batch, p: Params) -> None:
     check_domain(b, "labels", b.y_true < 0, "poisson expects labels that are counts ≥ 0")
 
 
-def _positive_rates(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _positive_rates(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
     # rates below 1 keep every term ŷ − y·log ŷ positive, so sums never cancel toward 0
     rates = rng.uniform(0.1, 0.95, size=shape)
     return rates, rng.poisson(rates * rng.uniform(0.7, 1.4, size=shape)).astype(np.float64)
@@ -550,12 +579,12 @@ def _positive_rates(rng: np.random.Generator, shape: tuple[int, int]) -> tuple[n
         ),
     ),
 )
-def poisson(b: Batch, p: Params) -> np.ndarray:
+def poisson(b: Chunk, p: Params) -> np.ndarray:
     """Poisson loss: the negative log-likelihood of counts y under predicted rates ŷ, without log(y!).
 
     e[i,k] = ŷ[i,k] − y[i,k]·log ŷ[i,k]   (y·log ŷ is 0 where y = 0; undefined where ŷ = 0 < y)
 
-    >>> b = Batch(np.array([[0.5, 1.5, 2.0]]), np.array([[0.0, 1.0, 3.0]]))
+    >>> b = Chunk(np.array([[0.5, 1.5, 2.0]]), np.array([[0.0, 1.0, 3.0]]))
     >>> round(float(poisson(b, Params()).mean()), 5)  # hand: (0.5 + (1.5 − log 1.5) + (2 − 3·log 2)) / 3
     0.50503
     """
@@ -576,7 +605,7 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
         return scaled / np.linalg.norm(scaled, axis=1, keepdims=True)
 
 
-def _keras_cosine(b: Batch, p: Params) -> np.ndarray:
+def _keras_cosine(b: Chunk, p: Params) -> np.ndarray:
     def unit(x: np.ndarray) -> np.ndarray:
         # x · min(1/‖x‖, 1e7) is x / max(‖x‖, 1e-7); dividing keeps one-column rows exactly ±1
         return x / np.maximum(np.sqrt(np.sum(x**2, axis=1, keepdims=True)), KERAS_NORM_FLOOR)
@@ -584,13 +613,13 @@ def _keras_cosine(b: Batch, p: Params) -> np.ndarray:
     return -np.sum(unit(b.y_true) * unit(b.y_pred), axis=1)
 
 
-def _torch_cosine_embedding(b: Batch, p: Params) -> np.ndarray:
+def _torch_cosine_embedding(b: Chunk, p: Params) -> np.ndarray:
     dot = np.sum(b.y_pred * b.y_true, axis=1)
     squares = (np.sum(b.y_pred**2, axis=1) + TORCH_COSINE_EPS) * (np.sum(b.y_true**2, axis=1) + TORCH_COSINE_EPS)
     return 1.0 - dot / np.sqrt(squares)
 
 
-def _one_column(b: Batch, p: Params) -> list[str]:
+def _one_column(b: Chunk, p: Params) -> list[str]:
     if b.y_pred.shape[1] == 1:
         return [
             "cosine of one-column rows is only the sign agreement (±1) of each sample; "
@@ -601,6 +630,7 @@ def _one_column(b: Batch, p: Params) -> list[str]:
 
 @register(
     "cosine",
+    domain=_correlated_rows,
     aliases=("cosine_similarity", "cosine_proximity"),
     kind="sample",
     inner="sum",
@@ -640,12 +670,12 @@ def _one_column(b: Batch, p: Params) -> list[str]:
         ),
     ),
 )
-def cosine(b: Batch, p: Params) -> np.ndarray:
+def cosine(b: Chunk, p: Params) -> np.ndarray:
     """Cosine similarity loss: minus the cosine of the angle between each prediction row and label row.
 
     l[i] = −Σ_k ŷ[i,k]·y[i,k] / (‖ŷ[i]‖·‖y[i]‖)   (−1 is a perfect match; undefined for an all-zero row)
 
-    >>> b = Batch(np.array([[1.0, 1.0], [-1.0, -1.0]]), np.array([[1.0, 0.0], [1.0, 1.0]]))
+    >>> b = Chunk(np.array([[1.0, 1.0], [-1.0, -1.0]]), np.array([[1.0, 0.0], [1.0, 1.0]]))
     >>> np.round(cosine(b, Params()), 4).tolist()  # hand: −1/√2, −(−2)/(√2·√2)
     [-0.7071, 1.0]
     """
