@@ -675,3 +675,18 @@ def test_explain_shows_the_formula_and_the_cross_entropy_pitfall(cli):
     assert result.exit_code == 0, result.stderr
     assert "−y[i,k]·log ŷ[i,k]" in result.stdout
     assert "the classic mistake, K× too small" in " ".join(result.stdout.split())
+
+
+@pytest.mark.parametrize(
+    "loss,role", [("cce", "predictions"), ("cce", "labels"), ("kld", "predictions"), ("kld", "labels")]
+)
+@pytest.mark.parametrize("off,warned", [(0.9e-6, False), (-0.9e-6, False), (1.1e-6, True), (-1.1e-6, True)])
+def test_rows_sum_to_one_within_one_in_a_million(loss, role, off, warned):
+    """Rows off by up to 1e-6 (rounding in a saved file) pass quietly; beyond that a warning names the file."""
+    good = np.array([[0.3, 0.7], [0.5, 0.5]])
+    bad = good + np.array([[0.0, off], [0.0, 0.0]])
+    y_pred, y_true = (bad, good) if role == "predictions" else (good, bad)
+    notes = [n for n in run(loss, y_pred, y_true).notes if "do not all sum to 1" in n]
+    assert bool(notes) is warned, notes
+    if warned:
+        assert notes[0].startswith(f"rows of {role} do not all sum to 1")

@@ -14,6 +14,7 @@ from numpy.testing import assert_allclose
 
 from lossctl.api import evaluate
 from lossctl.compute import Report, compute
+from lossctl.io import open_source, read_chunks
 from lossctl.io.pairing import prefetch
 from lossctl.losses import LOSSES, Chunk, Loss, Params
 
@@ -46,8 +47,11 @@ def assert_same_report(streamed: Report, whole: Report, rtol: float = 1e-12) -> 
         assert s.n == (None if w.n is None else pytest.approx(w.n, rel=1e-13)), s.name
         assert (s.value is None) == (w.value is None), s.name
         if w.value is not None:
-            scale = np.max(np.abs(w.value)) if np.size(w.value) else 1.0
+            finite = np.abs(w.value)[np.isfinite(w.value)]
+            scale = np.max(finite) if np.size(finite) else 1.0
             assert_allclose(s.value, w.value, rtol=rtol, atol=1e-14 * max(scale, 1.0), err_msg=s.name)
+    assert [(c.name, c.note) for c in streamed.conventions] == [(c.name, c.note) for c in whole.conventions]
+    assert streamed.notes == whole.notes
     assert [(f.framework, f.convention, f.call) for f in streamed.frameworks] == [
         (f.framework, f.convention, f.call) for f in whole.frameworks
     ]
@@ -103,6 +107,37 @@ def test_any_chunk_size_gives_the_same_report(name, n, k, rows, seed):
     assert_same_report(compute(loss, _chunks(y_pred, y_true, None, rows)), compute(loss, [Chunk(y_pred, y_true)]))
 
 
+def _undefined_at(name: str, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Valid inputs of ``name`` (N rows, K columns) whose loss is undefined at the given 0-based ``rows``."""
+    loss = LOSSES[name]
+    y_pred, y_true = inputs(loss, np.random.default_rng(17), (N, K))
+    for r in rows:
+        if name == "mape":
+            y_true[r, 1] = 0.0  # division by a label of 0
+        elif name == "poisson":
+            y_pred[r, 2], y_true[r, 2] = 0.0, 3.0  # log 0 under a positive count
+        elif name == "cosine":
+            y_pred[r] = 0.0  # an all-zero row has no direction
+        elif name == "sparse-cce":
+            y_pred[r] = np.eye(K)[(y_true[r] + 1) % K]  # probability 0 for the true class
+        else:  # cce, kld, bce: probability 0 where the label is 1
+            y_true[r] = np.eye(K)[0]
+            y_pred[r] = np.eye(K)[1]
+    return y_pred, y_true
+
+
+@pytest.mark.parametrize("name", ["mape", "poisson", "cosine", "cce", "sparse-cce", "kld", "bce"])
+@pytest.mark.parametrize("rows", [1, 3, 7, 50])
+def test_undefined_names_its_first_row_whatever_the_chunk(name, rows):
+    """ "first at row R" counts rows of the whole input, not of the chunk the row arrived in."""
+    for first in (0, 9, 40, N - 1):
+        y_pred, y_true = _undefined_at(name, [first, min(first + 2, N - 1)])
+        report = compute(LOSSES[name], _chunks(y_pred, y_true, None, rows))
+        notes = {c.note for c in report.conventions if c.note}
+        assert notes == {f"undefined: {LOSSES[name].undefined} (first at row {first + 1})"}, (rows, first)
+        assert_same_report(report, compute(LOSSES[name], [Chunk(y_pred, y_true)]))
+
+
 def test_without_per_sample_the_scalars_are_unchanged():
     loss = LOSSES["mse"]
     y_pred, y_true = inputs(loss, np.random.default_rng(3), (N, K))
@@ -154,3 +189,29 @@ def test_prefetch_stops_its_producer_when_the_consumer_stops_early():
 
     time.sleep(0.3)
     assert len(produced) <= 5  # one taken, two queued, one blocked in put: the producer stopped
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint32"])
+def test_large_integers_are_not_float32_exact_so_keras_is_cast(tmp_path, oracle, dtype):
+    """2**24 + 1 is no float32: Keras rounds it to 2**24, so an error of 1 becomes 0 (and Keras ≠ mean)."""
+    p = np.array([[2**24 + 1], [3], [2**25 + 2]], dtype=dtype)
+    y = np.array([[2**24], [3], [2**25]], dtype=dtype)
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "y.npy", y)
+    report = evaluate("mse", str(tmp_path / "p.npy"), str(tmp_path / "y.npy"), chunk_rows=2)
+    assert report.convention("mean").value == (1 + 0 + 4) / 3  # hand: errors 1, 0, 2 squared
+    keras = next(f for f in report.frameworks if f.framework == "keras")
+    real = oracle(keras.call, p, y)
+    assert real == 0.0  # hand: float32(2**24 + 1) = 2**24 and float32(2**25 + 2) = 2**25
+    assert keras.value == real
+    assert keras.convention is None
+
+
+def test_small_integers_are_float32_exact(tmp_path):
+    rng = np.random.default_rng(2)
+    p, y = rng.integers(-(2**15), 2**15, size=(N, K)), rng.integers(-(2**15), 2**15, size=(N, K))
+    for dtype, exact in (("int16", True), ("int8", True), ("int32", False), ("float64", False)):
+        np.save(tmp_path / "p.npy", p.astype(dtype))
+        np.save(tmp_path / "y.npy", y.astype(dtype))
+        reader = read_chunks(open_source(str(tmp_path / "p.npy")), open_source(str(tmp_path / "y.npy")))
+        assert reader.float32_exact is exact, dtype
