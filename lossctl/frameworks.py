@@ -45,6 +45,16 @@ def as_float32(chunk: Chunk) -> Chunk:
     return Chunk(f32(chunk.y_pred), f32(chunk.y_true), f32(chunk.weights), chunk.start)
 
 
+def torch_array(name: str) -> str:
+    """``torch.from_numpy(name)``: how the calls hand numpy arrays to PyTorch."""
+    return f"torch.from_numpy({name})"
+
+
+#: PyTorch's elementwise weight: each sample's weight repeated across its K outputs
+TORCH_WEIGHT = "weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape)"
+#: the end of a Keras call with per-sample weights
+KERAS_SAMPLE_WEIGHT = ", sample_weight=sample_weight)"
+
 #: ``Framework(per_sample=OWN)``: the framework's per-sample value is the loss's own ``l_i`` (the
 #: same formula and inner reduction, no epsilon), so it comes from the totals at no extra cost
 OWN = "own"
