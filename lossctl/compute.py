@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .conventions import BY_NAME, Totals, applicable, get_convention
 from .errors import InputError, UsageError
 from .frameworks import OWN, Framework, as_float32

@@ -3,7 +3,7 @@
 :func:`open_source` opens one input (a path, ``file.npz:key``, or ``-`` for
 CSV on standard input); :func:`read_chunks` reads predictions, labels and
 optional weights side by side, checks their shapes agree, and yields
-:class:`~lossctl.losses.Chunk` chunks. Nothing here prints or exits: problems
+:class:`~lossctl.chunk.Chunk` s. Nothing here prints or exits: problems
 are raised as :class:`~lossctl.errors.InputError` naming the file.
 """
 

@@ -5,73 +5,13 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError
+from .source import DEFAULT_CHUNK_ROWS, Source
 
-DEFAULT_CHUNK_ROWS = 65536
-
-
-@dataclass
-class Source:
-    """One input: a display name and a way to iterate over 2-D chunks of rows."""
-
-    name: str
-    _chunks: Callable[[int], Iterator[np.ndarray]]
-    dtype: str = "float64"
-    #: column names where the file has them (parquet, a CSV header), for column selection; None otherwise
-    column_names: tuple[str, ...] | None = None
-    #: the number of columns when known without reading rows
-    width: int | None = None
-    #: a cheaper Source reading only the given 0-based columns (text files parse only those); None: slice chunks
-    project: Callable[[Sequence[int]], Source] | None = None
-
-    def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[np.ndarray]:
-        return self._chunks(rows)
-
-    def columns(self) -> int:
-        """The number of columns: ``width``, else from the first chunk (0 for an empty input)."""
-        if self.width is not None:
-            return self.width
-        first = next(iter(self.chunks(1024)), None)
-        return 0 if first is None else first.shape[1]
-
-
-def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
-    if a.ndim == 0:
-        return a.reshape(1, 1)
-    if a.ndim == 1:
-        return a.reshape(-1, 1)
-    if a.ndim > 2:
-        raise InputError(
-            f"{name} is {a.ndim}-D with shape {a.shape}; lossctl reads 2-D arrays (rows are samples, "
-            "columns are outputs): reshape it to (N, K) first"
-        )
-    return a
-
-
-def _check_numeric(a: np.ndarray, name: str) -> None:
-    if a.dtype == object:
-        raise InputError(
-            f"{name} holds Python objects; lossctl never unpickles input (that can run arbitrary code): "
-            "save a numeric array instead"
-        )
-    if a.dtype.kind not in "biuf":
-        raise InputError(f"{name} has dtype {a.dtype}; lossctl needs a numeric (integer, float or bool) array")
-
-
-def _array_source(arr: np.ndarray, name: str) -> Source:
-    _check_numeric(arr, name)
-    arr = _as_2d(arr, name)
-
-    def chunks(rows: int) -> Iterator[np.ndarray]:
-        for start in range(0, arr.shape[0], rows):
-            yield np.asarray(arr[start : start + rows])
-
-    return Source(name, chunks, str(arr.dtype))
+__all__ = ["DEFAULT_CHUNK_ROWS", "Source", "open_source", "read_array"]
 
 
 def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
