@@ -30,7 +30,8 @@ def _format(fmt: str | None) -> str:
 
 
 def _plan(args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None) -> list:
-    from ..batch import plan, read_manifest, scalar_convention
+    from ..check import plan, read_manifest
+    from ..gate import scalar_convention
     from ..losses import get_loss
 
     if manifest:
@@ -163,7 +164,8 @@ def check(
 
     Example: lossctl check mse runs/*.csv --labels labels.csv --max 0.05
     """
-    from ..batch import Bounds, default_jobs, run_checks, summary
+    from ..check import default_jobs, run_checks, summary
+    from ..gate import Bounds
     from ..render import check_header, check_json, check_line, check_record, check_summary, check_table
 
     out_format = _format(fmt)

@@ -17,7 +17,7 @@ from ..params import Option, Params
 from . import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail, warn
 
 if TYPE_CHECKING:
-    from ..batch import Bounds
+    from ..gate import Bounds
 
 
 def run_loss(
@@ -40,8 +40,8 @@ def run_loss(
     signature_only: bool = False,
 ) -> int:
     from ..api import evaluate
-    from ..batch import Bounds
     from ..conventions import get_convention
+    from ..gate import Bounds
     from ..output import per_sample_format, write_per_sample
     from ..render import FORMATS, worst_samples
 
@@ -90,7 +90,7 @@ def run_loss(
 
 def _gated_convention(conventions: list[str] | None, bounds) -> str | None:
     """The convention --max/--min gate: the one given with -c, else (None) the loss's primary one."""
-    from ..batch import scalar_convention
+    from ..gate import scalar_convention
 
     if not bounds:
         return None
@@ -186,7 +186,7 @@ def _option_parameter(option: Option) -> inspect.Parameter:
 
 def _make_command(loss: Loss):
     def command(**kw) -> int:
-        from ..batch import Bounds
+        from ..gate import Bounds
 
         params = _params(loss, kw)
         return run_loss(
