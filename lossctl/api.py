@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from .compute import Report, compute, signature
+from .compute import Report, compute
 from .errors import UsageError
 from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_chunks
 from .io.columns import select, split
@@ -76,8 +77,7 @@ def evaluate(
         dtype=pred_src.dtype,
         notes=notes,
     )
-    report.dropped = reader.dropped
     if reader.dropped:
-        report.notes.append(f"dropped {reader.dropped} samples with NaN (--nan omit)")
-        report.signature = signature(report, spec)
+        note = f"dropped {reader.dropped} samples with NaN (--nan omit)"
+        report = replace(report, dropped=reader.dropped, notes=(*report.notes, note))
     return report

@@ -39,12 +39,12 @@ class Option:
     def value(self, params: Params):
         return getattr(params, self.name)
 
-    def signature_part(self, params: Params) -> str:
-        """``delta:1.5`` or ``logits:yes``: this option's part of the signature."""
+    def signature_value(self, params: Params) -> str:
+        """``1.5`` or ``yes``: this option's value as the signature shows it (``delta:1.5``, ``logits:yes``)."""
         value = self.value(params)
         if isinstance(value, bool):
-            return f"{self.name}:{'yes' if value else 'no'}"
-        return f"{self.name}:{value:g}"
+            return "yes" if value else "no"
+        return f"{value:g}"
 
 
 DELTA = Option(

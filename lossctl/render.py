@@ -143,7 +143,7 @@ def to_dict(report: Report) -> dict:
         "notes": report.notes,
         "signature": report.signature,
     }
-    if "delta" in report.signature:
+    if report.sig.option("delta") is not None:
         out["delta"] = report.params.delta
     return out
 

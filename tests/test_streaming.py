@@ -215,3 +215,22 @@ def test_small_integers_are_float32_exact(tmp_path):
         np.save(tmp_path / "y.npy", y.astype(dtype))
         reader = read_chunks(open_source(str(tmp_path / "p.npy")), open_source(str(tmp_path / "y.npy")))
         assert reader.float32_exact is exact, dtype
+
+
+def test_a_report_is_frozen_and_its_signature_follows_a_replaced_copy():
+    import dataclasses
+
+    y_pred, y_true = inputs(LOSSES["huber"], np.random.default_rng(4), (N, K))
+    report = compute(LOSSES["huber"], [Chunk(y_pred, y_true)], Params(delta=0.5))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        report.dropped = 3  # type: ignore[misc]
+    assert report.signature == (
+        f"loss:huber|n:N*K|conv:all|shape:{N}x{K}|dtype:float64|acc:float64|weights:no|delta:0.5|"
+        f"version:{report.version}"
+    )
+    assert report.sig.option("delta") == "0.5" and report.sig.option("logits") is None
+    shown = dataclasses.replace(report, conventions=report.conventions[:1], dropped=2)
+    assert str(shown.sig) == (
+        f"loss:huber|n:N*K|conv:mean|shape:{N}x{K}|dtype:float64|acc:float64|weights:no|delta:0.5|dropped:2|"
+        f"version:{report.version}"
+    )

@@ -74,7 +74,9 @@ def run_loss(
         pred_cols=pred_cols,
         label_cols=label_cols,
     )
-    values = _per_sample_values(report, borrowed) if need_vector else None
+    values = None
+    if need_vector:
+        values, report = _per_sample_values(report, borrowed)
     if report.dropped and (per_sample or worst):
         raise UsageError(
             f"--nan omit dropped {report.dropped} samples, so per-sample rows would not match the input's rows; "
@@ -103,15 +105,14 @@ def _gated_convention(conventions: list[str] | None, bounds) -> str | None:
 
 
 def _per_sample_values(report, borrowed: bool):
-    """The per-sample vector; when it was only computed for --per-sample/--worst/the histogram, hide its row."""
-    from ..compute import signature
-    from ..losses import get_loss
+    """The per-sample vector, and the report without its row when it was only computed for
+    --per-sample/--worst/the histogram (so the signature says what was asked for)."""
+    from dataclasses import replace
 
     values = report.convention("per_sample").value
     if borrowed:
-        report.conventions = [c for c in report.conventions if c.name != "per_sample"]
-        report.signature = signature(report, get_loss(report.loss))
-    return values
+        report = replace(report, conventions=tuple(c for c in report.conventions if c.name != "per_sample"))
+    return values, report
 
 
 #: below this many samples the table's min/median/max says all a histogram would
