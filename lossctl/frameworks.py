@@ -16,7 +16,7 @@ and ``sample_weight`` in scope; ``{delta}``-style fields are filled from
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
@@ -90,7 +90,7 @@ class Framework:
     def render_call(self, params: Params, weighted: bool) -> str:
         template = self.weighted_call if weighted else self.call
         assert template is not None
-        return template.format(delta=params.delta, logits=params.logits)
+        return template.format(**asdict(params))
 
     def contributions(self, chunk: Chunk, params: Params) -> np.ndarray:
         """Per-sample contributions (n,) to the framework's sum, weights applied."""

@@ -148,10 +148,6 @@ def to_dict(report: Report) -> dict:
     return out
 
 
-def to_json(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, allow_nan=False, ensure_ascii=False)
-
-
 def _rows(report: Report, precision: int | None) -> list[list[str]]:
     def num(v: float | None) -> str:
         if v is None:

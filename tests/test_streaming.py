@@ -30,7 +30,9 @@ def inputs(loss: Loss, rng: np.random.Generator, shape: tuple[int, int]) -> tupl
 
 
 def _params(loss: Loss) -> list[Params]:
-    return [Params(), Params(logits=True)] if "logits" in loss.option_names else [Params(delta=0.7)]
+    """The defaults, then each other example value of each declared option."""
+    others = [Params(**{o.name: v}) for o in loss.options for v in o.examples if v != o.default]
+    return [Params(), *others]
 
 
 def _chunks(y_pred, y_true, weights, rows: int) -> list[Chunk]:
@@ -63,7 +65,7 @@ CASES = [(name, p) for name, loss in LOSSES.items() for p in _params(loss)]
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("name,params", CASES, ids=[f"{n}-{p.logits and 'logits' or 'probs'}" for n, p in CASES])
+@pytest.mark.parametrize("name,params", CASES, ids=[f"{n}-{p.logits and 'logits' or 'probs'}-{p.delta:g}" for n, p in CASES])
 def test_streaming_equals_whole_array(name, params, weighted):
     loss = LOSSES[name]
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
