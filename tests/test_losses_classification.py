@@ -542,7 +542,7 @@ def test_domain_errors_name_the_file_and_row(loss, y_pred, y_true, fragments):
 
 def test_logits_skip_the_probability_check_and_warn_when_they_look_like_probabilities():
     report = run("cce", [[2.0, -1.0]], [[1.0, 0.0]], params=LOGITS)
-    assert report.notes == []
+    assert report.notes == ()
     report = run("bce", [[0.2], [0.9]], [[1.0], [0.0]], params=LOGITS)
     assert any("drop --logits" in n for n in report.notes)
 

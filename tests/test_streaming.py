@@ -65,7 +65,9 @@ CASES = [(name, p) for name, loss in LOSSES.items() for p in _params(loss)]
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize("name,params", CASES, ids=[f"{n}-{p.logits and 'logits' or 'probs'}-{p.delta:g}" for n, p in CASES])
+@pytest.mark.parametrize(
+    "name,params", CASES, ids=[f"{n}-{p.logits and 'logits' or 'probs'}-{p.delta:g}" for n, p in CASES]
+)
 def test_streaming_equals_whole_array(name, params, weighted):
     loss = LOSSES[name]
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
