@@ -71,10 +71,6 @@ class Loss:
         return doc.split(">>>")[0].strip()
 
     @property
-    def option_names(self) -> tuple[str, ...]:
-        return tuple(o.name for o in self.options)
-
-    @property
     def primary(self) -> str:
         """The convention a framework's default reports: the mean of per-sample losses."""
         if self.kind == "element" and self.inner == "mean":
