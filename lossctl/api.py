@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from .compute import Report, compute, signature
+from .compute import Report, compute
 from .errors import UsageError
-from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_batches
+from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_chunks
 from .io.columns import select, split
 from .losses import Loss, Params, get_loss
 
@@ -61,7 +62,7 @@ def evaluate(
     if spec.index_labels and label_src.columns() == 1 and pred_src.columns() > 1:
         notes.append(f"{label_src.name} has one column: read as class indices ({spec.index_labels})")
         spec = get_loss(spec.index_labels)
-    reader = read_batches(
+    reader = read_chunks(
         pred_src, label_src, weight_src, indices=spec.labels == "indices", chunk_rows=chunk_rows, nan=nan
     )
     names = {"predictions": pred_src.name, "labels": label_src.name}
@@ -77,11 +78,11 @@ def evaluate(
         dtype=pred_src.dtype,
         notes=notes,
     )
-    report.dropped = reader.dropped
-    report.files = tuple(s.files for s in (pred_src, label_src, weight_src) if s is not None)
+    files = tuple(s.files for s in (pred_src, label_src, weight_src) if s is not None)
+    notes_out = report.notes
     if reader.dropped:
-        report.notes.append(f"dropped {reader.dropped} samples with NaN (--nan omit)")
-    report.signature = signature(report, spec)
+        notes_out = (*notes_out, f"dropped {reader.dropped} samples with NaN (--nan omit)")
+    report = replace(report, dropped=reader.dropped, notes=notes_out, files=files)
     return report
 
 

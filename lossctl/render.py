@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 
 import numpy as np
@@ -224,13 +223,9 @@ def to_dict(report: Report) -> dict:
         "notes": report.notes,
         "signature": report.signature,
     }
-    if "delta" in report.signature:
+    if report.sig.option("delta") is not None:
         out["delta"] = report.params.delta
     return out
-
-
-def to_json(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, allow_nan=False, ensure_ascii=False)
 
 
 def _rows(report: Report, precision: int | None) -> list[list[str]]:

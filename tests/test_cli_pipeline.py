@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from rich.console import Console
 
-from lossctl.batch import Bounds
 from lossctl.cli import default_format
 from lossctl.errors import LossctlError
+from lossctl.gate import Bounds
 from lossctl.output import OutputError, atomic_open, write_per_sample
 from lossctl.render import histogram, worst_samples
 

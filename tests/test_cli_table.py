@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -94,9 +95,10 @@ def test_big_counts_are_grouped_in_the_table():
     from lossctl.render import table
 
     report = evaluate("mse", str(SAMPLE / "preds.csv"), str(SAMPLE / "labels.csv"))
-    report.shape = (10_000_000, 10)
-    for c in report.conventions:
-        c.n = {"N*K": 100_000_000, "N": 10_000_000}.get(c.divisor or "", c.n)
+    conventions = tuple(
+        replace(c, n={"N*K": 100_000_000, "N": 10_000_000}.get(c.divisor or "", c.n)) for c in report.conventions
+    )
+    report = replace(report, shape=(10_000_000, 10), conventions=conventions)
     console = Console(width=80, no_color=True, file=io.StringIO(), record=True)
     console.print(table(report))
     out = console.export_text()

@@ -85,7 +85,9 @@ def _unknown_option(option: str, ctx) -> str:
     sub = ctx.parent is not None  # a command's option, not lossctl's own
     command = ctx.info_name if sub else "lossctl"
     see = f"see 'lossctl {command} --help'" if sub else "see 'lossctl --help'"
-    elsewhere = [n for n, spec in LOSSES.items() if option.lstrip("-").replace("-", "_") in spec.options]
+    elsewhere = [
+        n for n, spec in LOSSES.items() if option.lstrip("-").replace("-", "_") in {o.name for o in spec.options}
+    ]
     if elsewhere and sub:
         return f"{option} applies to {', '.join(elsewhere)} only, not {command} ({see})"
     here = [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")]

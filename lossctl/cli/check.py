@@ -48,7 +48,7 @@ def _excluded(path: str, patterns: list[str]) -> bool:
 
 def _skipped(args: list[str], labels: str | None, exclude: list[str]) -> str | None:
     """One note naming the files of the directories in ``args`` that were skipped as not arrays."""
-    from ..batch import expand
+    from ..check import expand
 
     skipped: list[str] = []
     for arg in args[1:]:
@@ -64,7 +64,8 @@ def _skipped(args: list[str], labels: str | None, exclude: list[str]) -> str | N
 
 
 def _planned(args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None) -> list:
-    from ..batch import plan, read_manifest, scalar_convention
+    from ..check import plan, read_manifest
+    from ..gate import scalar_convention
     from ..losses import get_loss
 
     if manifest:
@@ -235,7 +236,8 @@ def check(
 
     Or, one row per check: lossctl check --manifest FILE
     """
-    from ..batch import Bounds, default_jobs, run_checks, summary
+    from ..check import default_jobs, run_checks, summary
+    from ..gate import Bounds
     from ..render_check import check_header, check_json, check_line, check_record, check_summary, check_table
 
     out_format = _format(fmt)

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..errors import InputError
-from .readers import Source
+from .source import Source
 
 _FILE_MAGIC = b"ARROW1"
 _FEATHER_V1 = b"FEA1"

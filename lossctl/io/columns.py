@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..errors import UsageError
-from .readers import Source
+from .source import Source
 
 _RANGE = re.compile(r"^(\d*):(\d*)$")
 _GLOB_CHARS = set("*?[")

@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Callable
 
 from ..errors import InputError
-from .readers import Source
+from .source import Source
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib")
 

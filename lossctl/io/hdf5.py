@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .binary import _check_dtype, _check_shape
-from .readers import Source
+from .source import Source
 
 _LISTED = 10
 _FIX = "write it again with h5py (f.create_dataset('y_pred', data=arr))"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .readers import Source
+from .source import Source
 
 _NUMBER = (int, float, bool)
 

@@ -5,99 +5,13 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError
+from .source import DEFAULT_CHUNK_ROWS, Source, split_key
 
-DEFAULT_CHUNK_ROWS = 65536
-
-
-@dataclass
-class Source:
-    """One input: a display name and a way to iterate over 2-D chunks of rows."""
-
-    name: str
-    _chunks: Callable[[int], Iterator[np.ndarray]]
-    dtype: str = "float64"
-    #: column names where the file has them (parquet, a CSV header), for column selection; None otherwise
-    column_names: tuple[str, ...] | None = None
-    #: the number of columns when known without reading rows
-    width: int | None = None
-    #: a cheaper Source reading only the given 0-based columns (text files parse only those); None: slice chunks
-    project: Callable[[Sequence[int]], Source] | None = None
-    #: how many files are read as this one array (a glob or @list: see :mod:`lossctl.io.shards`)
-    files: int = 1
-    #: for several files: 0-based global row -> (the file holding it, its 0-based row there); None for one file
-    shard_of: Callable[[int], tuple[str, int]] | None = None
-
-    def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[np.ndarray]:
-        return self._chunks(rows)
-
-    def columns(self) -> int:
-        """The number of columns: ``width``, else from the first chunk (0 for an empty input)."""
-        if self.width is not None:
-            return self.width
-        first = next(iter(self.chunks(1024)), None)
-        return 0 if first is None else first.shape[1]
-
-    def row(self, index: int) -> str:
-        """``NAME row R`` for the 0-based row ``index`` of the whole input; with several files, also which holds it."""
-        where = f"{self.name} row {index + 1}"
-        if self.shard_of is not None:
-            shard, local = self.shard_of(index)
-            where += f" ({shard} row {local + 1})"
-        return where
-
-
-def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
-    if a.ndim == 0:
-        return a.reshape(1, 1)
-    if a.ndim == 1:
-        return a.reshape(-1, 1)
-    if a.ndim > 2:
-        raise InputError(
-            f"{name} is {a.ndim}-D with shape {a.shape}; lossctl reads 2-D arrays (rows are samples, "
-            "columns are outputs): reshape it to (N, K) first"
-        )
-    return a
-
-
-def _check_numeric(a: np.ndarray, name: str) -> None:
-    if a.dtype == object:
-        raise InputError(
-            f"{name} holds Python objects; lossctl never unpickles input (that can run arbitrary code): "
-            "save a numeric array instead"
-        )
-    if a.dtype.kind not in "biuf":
-        raise InputError(f"{name} has dtype {a.dtype}; lossctl needs a numeric (integer, float or bool) array")
-
-
-def _array_source(arr: np.ndarray, name: str) -> Source:
-    _check_numeric(arr, name)
-    arr = _as_2d(arr, name)
-
-    def chunks(rows: int) -> Iterator[np.ndarray]:
-        for start in range(0, arr.shape[0], rows):
-            yield np.asarray(arr[start : start + rows])
-
-    return Source(name, chunks, str(arr.dtype))
-
-
-#: extensions whose files hold several arrays, one picked as ``path.EXT:key``
-KEYED_SUFFIXES = (".npz", ".safetensors", ".h5", ".hdf5")
-
-
-def split_key(spec: str) -> tuple[str, str | None]:
-    """``path.npz:key`` -> (``path.npz``, ``key``); any other spec -> (spec, None)."""
-    lower = spec.lower()
-    for suffix in KEYED_SUFFIXES:
-        at = lower.rfind(suffix + ":")
-        if at >= 0:
-            return spec[: at + len(suffix)], spec[at + len(suffix) + 1 :]
-    return spec, None
+__all__ = ["DEFAULT_CHUNK_ROWS", "Source", "open_source", "read_array"]
 
 
 def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
@@ -106,10 +20,10 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
         from .text import stdin_source
 
         return stdin_source(stdin if stdin is not None else sys.stdin)
-    from .shards import is_shards, shards_source  # shards imports Source from here
+    from .shards import is_shards, shards_source
 
     if is_shards(spec):
-        return shards_source(spec)
+        return shards_source(spec, open_file)
     return open_file(spec)
 
 

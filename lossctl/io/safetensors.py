@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from .binary import _check_shape, _read_exact
-from .readers import Source
+from .source import Source
 
 #: safetensors dtype -> numpy dtype (little-endian); BF16 is read as uint16 and widened
 DTYPES = {

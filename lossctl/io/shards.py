@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from ..errors import InputError
-from .readers import Source, open_file, split_key
+from .source import Source, split_key
 
 _GLOB_CHARS = frozenset("*?[")
 _LISTED = 5
@@ -201,7 +201,7 @@ class _Chain:
         )
 
 
-def shards_source(spec: str) -> Source:
+def shards_source(spec: str, open_file: Callable[[str], Source]) -> Source:
     """One :class:`Source` over the files ``spec`` names (see the module docstring)."""
     specs = expand(spec)
     if len(specs) == 1:
