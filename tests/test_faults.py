@@ -64,6 +64,9 @@ def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOSSCTL_")}
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    # RLIMIT_AS caps address space, not memory used: keep allocators from reserving more than they use
+    # (pyarrow's jemalloc reserves large arenas up front, glibc 64 MB per thread)
+    env.update(ARROW_DEFAULT_MEMORY_POOL="system", MALLOC_ARENA_MAX="2")
     return env
 
 
@@ -150,3 +153,177 @@ def test_huge_class_index_in_text_is_not_shown_negative(tmp):
     run = lossctl("sparse-cce", "p3.npy", "y.csv", cwd=tmp)
     line = run.error_line("y.csv row 1", "class index 9223372036854775808")
     assert "-9" not in line and "RuntimeWarning" not in run.stderr
+
+
+# --------------------------------------------------------------------------- bounded time and memory on bad text
+
+
+def _gz(path: Path, data_parts, repeat: int) -> None:
+    """A small .gz that inflates to ``repeat`` copies of the middle part (a decompression bomb's shape)."""
+    head, middle, tail = data_parts
+    with gzip.open(path, "wb", compresslevel=9) as f:
+        f.write(head)
+        block = middle * (1 << 20)
+        for _ in range(repeat):
+            f.write(block)
+        f.write(tail)
+
+
+@pytest.mark.parametrize(
+    ("make", "fragments"),
+    [
+        (lambda p: p.write_bytes(b"1" * (17 << 20)), ["x.csv line 1 is longer than 16 MB"]),
+        (lambda p: p.write_bytes(b"1,2\n3,4\n" + b"5" * (17 << 20) + b"\n"), ["x.csv line 3 is longer than 16 MB"]),
+        (lambda p: p.write_bytes(b"a,b\n" + b"5" * (17 << 20)), ["x.csv line 2 is longer than 16 MB"]),
+        (lambda p: p.write_bytes(b"\n" * (17 << 20) + b"1\n"), ["x.csv holds only blank lines in its first 16 MB"]),
+        (lambda p: p.write_bytes(b"1,2\n\x00\x01\x02" * 5), ["x.csv line 2 holds binary data (a NUL byte)"]),
+    ],
+    ids=["one-line", "long-data-line", "long-after-header", "blank-lines", "binary"],
+)
+def test_hostile_text_is_refused_in_bounded_time(tmp, make, fragments):
+    make(tmp / "x.csv")
+    run = lossctl("mse", "x.csv", "y.csv", cwd=tmp)
+    run.error_line(*fragments)
+    assert run.seconds < 8
+
+
+@pytest.mark.parametrize(
+    ("parts", "fragment"),
+    [
+        ((b"", b"1", b""), "line 1 is longer than 16 MB"),
+        ((b"1,2\n", b"\n", b"3,4\n"), "holds only blank lines after line 1"),
+        ((b"1,2\n3,4\n", b"7", b"\n"), "line 3 is longer than 16 MB"),
+    ],
+    ids=["one-line", "blank-lines", "long-row"],
+)
+def test_gzip_bombs_are_refused_with_bounded_memory(tmp, parts, fragment):
+    _gz(tmp / "bomb.csv.gz", parts, 64)  # 64 MB inflated from about 64 KB
+    assert (tmp / "bomb.csv.gz").stat().st_size < 1 << 20
+    run = lossctl("mse", "bomb.csv.gz", "y.csv", cwd=tmp, memory=400 << 20)
+    run.error_line(f"bomb.csv.gz {fragment}" if "line" in fragment.split()[0] else fragment)
+    assert run.seconds < 8
+
+
+def test_dev_zero_named_csv_is_refused_at_once(tmp):
+    (tmp / "zero.csv").symlink_to("/dev/zero")
+    run = lossctl("mse", "zero.csv", "y.csv", cwd=tmp, timeout=10)
+    run.error_line("zero.csv line 1 holds binary data (a NUL byte)")
+
+
+def test_blank_lines_are_skipped_in_linear_time(tmp):
+    (tmp / "b.csv").write_bytes(b"0.5,0.5\n" + b"\n" * (8 << 20) + b"0.5,0.5\n")
+    (tmp / "c.csv").write_bytes(b"\r\n  \n" * (1 << 20) + b"0.5,0.5\n0.5,0.5\n")
+    run = lossctl("mae", "b.csv", "c.csv", "-f", "plain", "-c", "mean", cwd=tmp)
+    assert (run.code, run.stdout.strip(), run.stderr) == (0, "0", "")
+    assert run.seconds < 6  # start-up and pyarrow's import included; the scanning itself is C-speed
+
+
+def test_wide_csv_runs_in_seconds(tmp):
+    k = 200_000
+    rng = np.random.default_rng(0)
+    np.savetxt(tmp / "wide.csv", rng.integers(0, 9, size=(2, 2 * k)), delimiter=",", fmt="%d")
+    run = lossctl(
+        "mse", "wide.csv", "--pred-cols", f"0:{k}", "--label-cols", f"{k}:", "-f", "plain", "-c", "sum", cwd=tmp
+    )
+    arr = np.loadtxt(tmp / "wide.csv", delimiter=",")
+    assert run.code == 0, run.stderr
+    assert float(run.stdout) == float(((arr[:, :k] - arr[:, k:]) ** 2).sum())
+    assert run.seconds < 10
+
+
+def test_label_cols_of_a_streamed_file_read_on_two_threads(tmp):
+    """--pred-cols/--label-cols of one big (streamed) file: both views share one pass safely."""
+    rows = np.arange(400_000)
+    np.savetxt(tmp / "both.csv", np.column_stack([rows, rows + 1]), delimiter=",", fmt="%d")
+    run = lossctl("mae", "both.csv", "--pred-cols", "0", "--label-cols", "1", "-f", "plain", "-c", "mean", cwd=tmp)
+    assert (run.code, run.stdout.strip(), run.stderr) == (0, "1", "")
+
+
+def test_a_row_too_big_to_hold_is_refused_before_reading(tmp):
+    with open(tmp / "wide.npy", "wb") as f:  # a header promising one 8 GB row; the data is never read
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (1, 1 << 30)})
+        f.truncate(f.tell() + (8 << 30))  # sparse: takes no disk space
+    run = lossctl("mse", "wide.npy", "wide.npy", cwd=tmp, memory=400 << 20)
+    run.error_line("wide.npy has 1,073,741,824 values per row", "refuses rows over 64 MB", "transposed")
+
+
+def test_fortran_npz_member_is_refused_by_size(tmp):
+    import zipfile
+
+    with zipfile.ZipFile(tmp / "f.npz", "w", zipfile.ZIP_DEFLATED) as zf, zf.open("x.npy", "w", force_zip64=True) as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": True, "shape": (1 << 18, 64)})
+        for _ in range(128):
+            f.write(bytes(1 << 20))
+    assert (tmp / "f.npz").stat().st_size < 1 << 20  # 128 MB inflated from about 128 KB
+    run = lossctl("mse", "f.npz", "f.npz", cwd=tmp, memory=400 << 20)
+    run.error_line("f.npz:x is a Fortran-ordered array of 128 MB", "re-save it C-ordered", "ascontiguousarray")
+
+
+def test_small_fortran_npz_member_is_still_read(tmp):
+    arr = np.asfortranarray(np.arange(12.0).reshape(4, 3))
+    np.savez(tmp / "f.npz", x=arr)
+    np.save(tmp / "z.npy", np.zeros((4, 3)))
+    run = lossctl("mse", "f.npz", "z.npy", "-f", "plain", "-c", "sum", cwd=tmp)
+    assert (run.code, float(run.stdout)) == (0, float((arr**2).sum()))
+
+
+# --------------------------------------------------------------------------- non-regular files
+
+
+def test_fifo_is_read_once(tmp):
+    (tmp / "rows.csv").write_text("".join(f"{i},{i}\n" for i in range(300_000)))  # several MB: the streamed path
+    (tmp / "y2.csv").write_text("".join(f"{i},{i + 1}\n" for i in range(300_000)))
+    os.mkfifo(tmp / "fifo.csv")
+    copy = "import shutil, sys; shutil.copyfileobj(open(sys.argv[1], 'rb'), open(sys.argv[2], 'wb'))"
+    writer = subprocess.Popen([sys.executable, "-c", copy, tmp / "rows.csv", tmp / "fifo.csv"], stderr=subprocess.PIPE)
+    try:
+        run = lossctl("mae", "fifo.csv", "y2.csv", "-f", "plain", "-c", "mean", cwd=tmp, timeout=30)
+    finally:
+        _, err = writer.communicate(timeout=30)
+    assert (run.code, run.stdout.strip(), run.stderr) == (0, "0.5", "")  # |0| in one column, |1| in the other
+    assert writer.returncode == 0, err  # not killed by SIGPIPE: the pipe was read once, to its end
+
+
+@pytest.mark.parametrize(("target", "name"), [("/dev/urandom", "r.npz"), ("/dev/zero", "z.npy"), ("/dev/null", "n.parquet")])
+def test_devices_named_as_binary_files_are_refused(tmp, target, name):
+    (tmp / name).symlink_to(target)
+    run = lossctl("mse", name, "y.csv", cwd=tmp, timeout=10)
+    run.error_line(f"{name} is a character device, not a regular file")
+
+
+def test_urandom_named_csv_is_refused_quickly(tmp):
+    (tmp / "r.csv").symlink_to("/dev/urandom")
+    run = lossctl("mse", "r.csv", "y.csv", cwd=tmp, timeout=10)
+    run.error_line("r.csv line ")  # a NUL byte or a byte that is not UTF-8, in the first few lines
+
+
+def test_unreadable_file_is_not_called_missing(tmp, monkeypatch):
+    """A file that exists but cannot be reached or opened says why, never "does not exist".
+
+    (In-process: the tests may run as root, for whom permissions do not apply.)
+    """
+    from lossctl.errors import InputError
+    from lossctl.io import readers
+
+    real_stat, real_open = os.stat, open
+    hidden = str(tmp / "secret" / "p.csv")
+    locked = str(tmp / "p.csv")
+
+    def stat(path, *a, **kw):
+        if str(path) == hidden:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *a, **kw)
+
+    def opener(path, *a, **kw):
+        if str(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *a, **kw)
+
+    monkeypatch.setattr(readers.os, "stat", stat)
+    monkeypatch.setattr(readers, "open", opener, raising=False)
+    for path, fragment in ((hidden, "cannot be read (Permission denied)"), (locked, "exists but cannot be read")):
+        with pytest.raises(InputError) as e:
+            readers.open_source(path)
+        assert fragment in str(e.value) and "does not exist" not in str(e.value)
+    with pytest.raises(InputError, match="does not exist"):
+        readers.open_source(str(tmp / "missing.csv"))

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..losses import Batch
-from .readers import DEFAULT_CHUNK_ROWS, Source
+from .readers import DEFAULT_CHUNK_ROWS, Source, rows_per_chunk
 
 
 def rechunk(chunks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
@@ -131,7 +131,9 @@ class BatchReader:
         if nan not in ("error", "omit"):
             raise InputError(f"--nan must be 'error' or 'omit', not {nan!r}")
         self.predictions, self.labels, self.weights = predictions, labels, weights
-        self.indices, self.chunk_rows, self.nan = indices, max(1, int(chunk_rows)), nan
+        widest = max(s.width or 1 for s in (predictions, labels, weights) if s is not None)
+        # wide rows make chunks of fewer rows, so a chunk's memory stays bounded (CHUNK_BYTES)
+        self.indices, self.chunk_rows, self.nan = indices, rows_per_chunk(chunk_rows, widest), nan
         self.dropped = 0
         self.rows = 0
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import sys
 import warnings
 import zlib
@@ -49,11 +50,21 @@ BLOCK_BYTES = 4 << 20
 ARROW_BLOCK_BYTES = 512 << 10
 #: bytes read (or decompressed) from the file at a time
 PIECE_BYTES = 1 << 20
+#: the longest line (one sample) read; a longer one is refused, so memory stays bounded whatever the input
+MAX_LINE_BYTES = 16 << 20
+#: the format (delimiter, header, width) must show within this many bytes, else the input is refused
+SNIFF_LIMIT_BYTES = 16 << 20
 
 TEXT_SUFFIXES = tuple(s + gz for s in (".csv", ".tsv", ".txt") for gz in ("", ".gz"))
 _DELIMITERS = ("\t", ";", ",", "|")
 _SNIFF_LINES = 20
 _BOM = b"\xef\xbb\xbf"
+#: a run of blank lines (and the leading whitespace of the next line), skipped at C speed
+_BLANKS = re.compile(rb"[ \t\r\n\f\v]*")
+#: whole blank lines (only spaces, tabs or a carriage return before the newline), one run at a time
+#: (a character class, not a repeated group: the regex engine then needs no memory per line)
+_BLANK_LINES = re.compile(r"(?:[ \t\r\f\v\n]*\n)?")
+_SOME_BLANK_LINES = re.compile(r"(?m)^[ \t\r\f\v\n]*\n")
 _GZIP_MAGIC = b"\x1f\x8b"
 _INFINITIES = ("inf", "infinity")
 #: (leading bytes, what the data is, what to do)
@@ -149,9 +160,13 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _line_blocks(pieces: Iterator[bytes], skip: int) -> Iterator[bytes]:
-    """Blocks of whole lines, about ``BLOCK_BYTES`` each, after the first ``skip`` bytes."""
+def _line_blocks(pieces: Iterator[bytes], skip: int, name: str, first_line: int) -> Iterator[bytes]:
+    """Blocks of whole lines, about ``BLOCK_BYTES`` each, after the first ``skip`` bytes.
+
+    A line longer than :data:`MAX_LINE_BYTES` is refused rather than gathered without bound.
+    """
     buf = bytearray()
+    line = first_line
     for piece in pieces:
         if skip:
             cut = min(skip, len(piece))
@@ -160,10 +175,22 @@ def _line_blocks(pieces: Iterator[bytes], skip: int) -> Iterator[bytes]:
         if len(buf) >= BLOCK_BYTES:
             cut = buf.rfind(b"\n") + 1
             if cut:
+                line += buf.count(b"\n", 0, cut)
                 yield bytes(buf[:cut])
                 del buf[:cut]
+            elif len(buf) > MAX_LINE_BYTES:
+                raise long_line(name, line)
     if buf:
         yield bytes(buf)
+
+
+def long_line(name: str, line: int) -> InputError:
+    """The refusal of a line (one sample) longer than :data:`MAX_LINE_BYTES`."""
+    return InputError(
+        f"{name} line {line} is longer than {MAX_LINE_BYTES >> 20} MB with no line break; lossctl reads one "
+        "sample per line and refuses longer lines: check that this is CSV text with one row per sample "
+        "(or save very wide rows as .npy)"
+    )
 
 
 # --------------------------------------------------------------------------- the grammar
@@ -238,25 +265,34 @@ def _check_bytes(block: bytes, first_line: int, name: str) -> None:
             ) from None
 
 
-def detect(head: bytes, eof: bool, name: str) -> Format | None:
-    """The :class:`Format` of a text input from its first bytes; None if more bytes are needed."""
+def _refuse_foreign(head: bytes, name: str) -> None:
+    """Refuse an input whose first bytes say it is UTF-16/32 text, a .npy, a zip or a Parquet file."""
     for magic, what, fix in _FOREIGN:
         if head.startswith(magic):
             raise InputError(f"{name} is {what}, not UTF-8 CSV text; {fix}")
+
+
+def detect(head: bytes, eof: bool, name: str) -> Format | None:
+    """The :class:`Format` of a text input from its first bytes; None if more bytes are needed."""
+    _refuse_foreign(head, name)
     start = len(_BOM) if head.startswith(_BOM) else 0
     lines: list[tuple[int, int, str]] = []  # (line number, offset after the line, text)
     pos, number = start, 1
     while len(lines) < _SNIFF_LINES:
+        blank_end = _BLANKS.match(head, pos).end()  # type: ignore[union-attr]
+        if blank_end >= len(head):
+            break
+        line_start = max(pos, head.rfind(b"\n", pos, blank_end) + 1)
+        number += head.count(b"\n", pos, line_start)
+        pos = line_start
         end = head.find(b"\n", pos)
         if end < 0:
-            if not eof or pos >= len(head):
+            if not eof:
                 break
             end = len(head) - 1  # the last line has no newline
         raw = head[pos : end + 1]
         _check_bytes(raw, number, name)
-        text = raw.decode("utf-8").rstrip("\r\n")
-        if text.strip():
-            lines.append((number, end + 1, text))
+        lines.append((number, end + 1, raw.decode("utf-8").rstrip("\r\n")))
         pos, number = end + 1, number + 1
     if not lines:
         if not eof:
@@ -299,31 +335,40 @@ def _number(cell: str, line: int, column: int, fmt: Format, name: str) -> float:
     return value
 
 
-def _reference(lines: Sequence[str], first_line: int, fmt: Format, cols: Sequence[int], name: str) -> np.ndarray:
-    """The reference parser: exact errors with line and column, values as Python's float reads them."""
+def _reference(text: str, first_line: int, fmt: Format, cols: Sequence[int], name: str) -> np.ndarray:
+    """The reference parser: exact errors with line and column, values as Python's float reads them.
+
+    Runs of blank lines are stepped over at C speed (one regex match), never one Python iteration each.
+    """
     rows: list[list[float]] = []
-    for i, line in enumerate(lines):
+    pos, number, size = 0, first_line, len(text)
+    while pos < size:
+        blank_end = _BLANK_LINES.match(text, pos).end()  # type: ignore[union-attr]
+        if blank_end > pos:
+            number += text.count("\n", pos, blank_end)
+            pos = blank_end
+            continue
+        end = text.find("\n", pos)
+        end = size if end < 0 else end
+        line = text[pos:end]
+        pos, number = end + 1, number + 1
         if not line.strip():
             continue
-        number = first_line + i
         cells = _tokens(line.rstrip("\r"), fmt.delimiter)
         if len(cells) != fmt.width:
             raise InputError(
-                f"{name} line {number} has {len(cells)} values but {fmt.describe_width()} has {fmt.width}; "
+                f"{name} line {number - 1} has {len(cells)} values but {fmt.describe_width()} has {fmt.width}; "
                 "every row needs the same number of values (rows are samples)"
             )
-        rows.append([_number(cells[j], number, j, fmt, name) for j in cols])
+        rows.append([_number(cells[j], number - 1, j, fmt, name) for j in cols])
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(cols))
-
-
-def _lines(block: bytes) -> list[str]:
-    return block.decode("utf-8").split("\n")
 
 
 def _numpy_block(block: bytes, first_line: int, fmt: Format, cols: Sequence[int], name: str) -> np.ndarray:
     """Parse a block with ``numpy.loadtxt``; anything unusual goes to :func:`_reference`."""
     _check_bytes(block, first_line, name)
-    lines = _lines(block)
+    text = block.decode("utf-8")
+    lines = _SOME_BLANK_LINES.sub("", text).split("\n")  # blank lines dropped first: no string object each
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data" for a block of blank lines
@@ -336,12 +381,12 @@ def _numpy_block(block: bytes, first_line: int, fmt: Format, cols: Sequence[int]
                 ndmin=2,
             )
     except ValueError:
-        return _reference(lines, first_line, fmt, cols, name)
+        return _reference(text, first_line, fmt, cols, name)
     if arr.size == 0:
-        return _reference(lines, first_line, fmt, cols, name)
+        return _reference(text, first_line, fmt, cols, name)
     if arr.shape[1] != fmt.width or np.isinf(arr).any():
-        return _reference(lines, first_line, fmt, cols, name)
-    return arr[:, list(cols)] if list(cols) != list(range(fmt.width)) else arr
+        return _reference(text, first_line, fmt, cols, name)
+    return arr if len(cols) == fmt.width else arr[:, list(cols)]  # cols: sorted and unique
 
 
 def _arrow_block(block: bytes, first_line: int, fmt: Format, cols: Sequence[int], name: str) -> np.ndarray:
@@ -368,14 +413,16 @@ def _arrow_block(block: bytes, first_line: int, fmt: Format, cols: Sequence[int]
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return _reference(_lines(block), first_line, fmt, cols, name)
+        return _reference(block.decode("utf-8"), first_line, fmt, cols, name)
+    except pa.ArrowException:  # out of threads or memory (e.g. under ulimit -v): parse on this thread instead
+        return _numpy_block(block, first_line, fmt, cols, name)
     arr = np.empty((table.num_rows, len(wanted)), dtype=np.float64)
     for j, column in enumerate(table.columns):
         if column.null_count:
-            return _reference(_lines(block), first_line, fmt, cols, name)
+            return _reference(block.decode("utf-8"), first_line, fmt, cols, name)
         arr[:, j] = column.to_numpy()
     if np.isinf(arr).any():
-        return _reference(_lines(block), first_line, fmt, cols, name)
+        return _reference(block.decode("utf-8"), first_line, fmt, cols, name)
     return arr
 
 
@@ -393,14 +440,12 @@ class _TextInput:
         head = bytearray()
         eof = False
         while not eof and len(head) <= BIG_FILE_BYTES:
-            piece = next(stream, None)
-            eof = piece is None
-            head += piece or b""
+            eof = not self._grow(head, stream)
         fmt = detect(bytes(head), eof, name)
-        while fmt is None:  # no data line in the first BIG_FILE_BYTES (very long lines or many blank lines)
-            piece = next(stream, None)
-            eof = piece is None
-            head += piece or b""
+        while fmt is None:  # no data line yet: very long lines or many blank lines
+            if len(head) > SNIFF_LIMIT_BYTES:
+                raise self._no_format(bytes(head))
+            eof = not self._grow(head, stream)
             fmt = detect(bytes(head), eof, name)
         self.format = fmt
         self.small = eof and len(head) <= BIG_FILE_BYTES
@@ -410,6 +455,37 @@ class _TextInput:
             stream.close()
             self._head = self._rest = None
         self._cache: dict[tuple[int, ...], np.ndarray] = {}
+
+    def _grow(self, head: bytearray, stream: Iterator[bytes]) -> bool:
+        """Append the next piece to ``head``, refusing binary data at once; False at the end of the input."""
+        piece = next(stream, None)
+        if piece is None:
+            return False
+        if not head:
+            _refuse_foreign(piece, self.name)
+        if b"\x00" in piece:  # e.g. /dev/zero or a binary file named .csv: refused before any line is sought
+            _check_bytes(bytes(head[head.rfind(b"\n") + 1 :]) + piece, 1 + head.count(b"\n"), self.name)
+        head += piece
+        return True
+
+    def _no_format(self, head: bytes) -> InputError:
+        """The refusal of an input whose first :data:`SNIFF_LIMIT_BYTES` hold no two complete data lines."""
+        pos = 0
+        for _ in range(2):
+            blank_end = _BLANKS.match(head, pos).end()  # type: ignore[union-attr]
+            line = 1 + head.count(b"\n", 0, pos)
+            if blank_end >= len(head):
+                where = "" if pos == 0 else f" after line {line - 1}"
+                return InputError(
+                    f"{self.name} holds only blank lines{where} in its first {SNIFF_LIMIT_BYTES >> 20} MB; "
+                    "it needs one row of numbers per sample (rows are samples)"
+                )
+            line_start = max(pos, head.rfind(b"\n", pos, blank_end) + 1)
+            end = head.find(b"\n", line_start)
+            if end < 0:
+                return long_line(self.name, 1 + head.count(b"\n", 0, line_start))
+            pos = end + 1
+        return long_line(self.name, 1 + head.count(b"\n", 0, pos))  # pragma: no cover - detect found two lines
 
     def chunks(self, cols: tuple[int, ...]) -> Iterator[np.ndarray]:
         fmt = self.format
@@ -425,9 +501,12 @@ class _TextInput:
             pieces = _chain(self._head, self._rest)  # type: ignore[arg-type]
             self._head = None
         else:
-            raise InputError(f"{self.name} can be read only once (standard input)")
+            raise InputError(
+                f"{self.name} can be read only once (standard input or a pipe) and is needed twice here; "
+                "save it to a file first"
+            )
         line = fmt.data_line
-        for block in _line_blocks(pieces, fmt.data_offset):
+        for block in _line_blocks(pieces, fmt.data_offset, self.name, line):
             yield _arrow_block(block, line, fmt, cols, self.name)
             line += block.count(b"\n")
 
@@ -435,21 +514,34 @@ class _TextInput:
         fmt = self.format
         picked = tuple(range(fmt.width)) if cols is None else tuple(cols)
         unique = tuple(sorted(set(picked)))
-        order = [unique.index(c) for c in picked]
+        position = {c: i for i, c in enumerate(unique)}
+        order = [position[c] for c in picked]
+        same = unique == picked
 
         def chunks(rows: int) -> Iterator[np.ndarray]:
             for arr in self.chunks(unique):
                 if len(arr):
-                    yield arr if list(unique) == list(picked) else arr[:, order]
+                    yield arr if same else arr[:, order]
 
         names = None if fmt.names is None else tuple(fmt.names[c] for c in picked)
         return Source(self.name, chunks, "float64", column_names=names, width=len(picked), project=self.source)
 
 
-def text_source(path: str, name: str) -> Source:
-    """A :class:`Source` over a text file (``.csv .tsv .txt``, optionally gzip-compressed)."""
+def text_source(path: str, name: str, *, regular: bool = True) -> Source:
+    """A :class:`Source` over a text file (``.csv .tsv .txt``, optionally gzip-compressed).
+
+    A regular file is re-read from disk for each pass; anything else (a named
+    pipe, a device) is opened once and read once, like standard input.
+    """
     gz = path.lower().endswith(".gz")
-    return _TextInput(name, lambda: _decompressed(_file_pieces(path, name), name, gz), replayable=True).source()
+    if regular:
+        return _TextInput(name, lambda: _decompressed(_file_pieces(path, name), name, gz), replayable=True).source()
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - held for the run: a pipe cannot be reopened
+    except OSError as e:
+        raise InputError(f"{name} cannot be opened ({e.strerror}); check its permissions") from None
+    pieces = _read_pieces(f, name)
+    return _TextInput(name, lambda: _decompressed(pieces, name, gz), replayable=False).source()
 
 
 def stdin_source(stream: IO | None = None, name: str = "<stdin>") -> Source:
