@@ -1,15 +1,41 @@
 """lossctl: every averaging convention of a loss, side by side, and what each framework reports."""
 
-from importlib.metadata import PackageNotFoundError, version
+#: public names -> the module that defines them, imported on first use (PEP 562): `python -m lossctl`
+#: and the console script install their signal guard before numpy and the rest are imported
+_LAZY = {
+    "evaluate": ".api",
+    "Report": ".compute",
+    "compute": ".compute",
+    "read_array": ".io",
+    "LOSSES": ".losses",
+    "Params": ".losses",
+    "get_loss": ".losses",
+}
 
-try:
-    __version__ = version("lossctl")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
 
-from .api import evaluate  # noqa: E402
-from .compute import Report, compute  # noqa: E402
-from .io import read_array  # noqa: E402
-from .losses import LOSSES, Params, get_loss  # noqa: E402
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("lossctl")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.0.0+unknown"
+
+
+def __getattr__(name: str):
+    if name == "__version__":  # importlib.metadata is slow to import: looked up when first asked for
+        globals()["__version__"] = value = _version()
+        return value
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY, "__version__"])
 
 __all__ = ["LOSSES", "Params", "Report", "__version__", "compute", "evaluate", "get_loss", "read_array"]

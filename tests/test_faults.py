@@ -327,3 +327,160 @@ def test_unreadable_file_is_not_called_missing(tmp, monkeypatch):
         assert fragment in str(e.value) and "does not exist" not in str(e.value)
     with pytest.raises(InputError, match="does not exist"):
         readers.open_source(str(tmp / "missing.csv"))
+
+
+# --------------------------------------------------------------------------- signals, streams, disks
+
+
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory) -> Path:
+    """Inputs whose --per-sample CSV takes a few seconds to write: time to send a signal mid-write."""
+    d = tmp_path_factory.mktemp("long")
+    rng = np.random.default_rng(1)
+    np.save(d / "p.npy", rng.random(1_500_000))
+    np.save(d / "y.npy", rng.random(1_500_000))
+    return d
+
+
+def _signal_mid_write(folder: Path, signum: int) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lossctl", "mse", "p.npy", "y.npy", "--per-sample", "out.csv", "-f", "json"],
+        cwd=folder,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_limits(MEMORY_CAP, None),
+    )
+    deadline = time.monotonic() + TIME_CAP
+    while not any(p.name.endswith(".tmp") for p in folder.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "the temporary file never appeared"
+        time.sleep(0.005)
+    proc.send_signal(signum)
+    return proc
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_signal_during_per_sample_cleans_up_and_exits_128_plus_n(long_run, name):
+    signum = getattr(signal, name)
+    proc = _signal_mid_write(long_run, signum)
+    out, err = proc.communicate(timeout=TIME_CAP)
+    assert proc.returncode == 128 + signum, (proc.returncode, err[-2000:])
+    assert b"Traceback" not in err and err.strip() == b"", err[-2000:]
+    assert out == b""  # interrupted before the report was printed
+    assert_no_temporary(long_run)
+    assert not (long_run / "out.csv").exists()  # nothing half-written took its place
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.2, 0.35])
+def test_ctrl_c_during_start_up_prints_no_traceback(tmp, delay):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lossctl", "mse", "p.csv", "y.csv"],
+        cwd=tmp,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=TIME_CAP)
+    assert b"Traceback" not in err and b"KeyboardInterrupt" not in err, err[-2000:]
+    # 130 when the signal came while lossctl ran; -2 (killed) if it came before Python set up its own handler;
+    # 0 if the run was already over
+    assert proc.returncode in (130, -signal.SIGINT, 0), (proc.returncode, err)
+
+
+def _closed(fd: int):
+    def close() -> None:
+        _limits(MEMORY_CAP, None)()
+        os.close(fd)
+
+    return close
+
+
+def _run_closed(folder: Path, fd: int, *args) -> subprocess.CompletedProcess:
+    streams = {0: "stdin", 1: "stdout", 2: "stderr"}
+    kw = {name: subprocess.PIPE for i, name in streams.items() if i != fd and i != 0}
+    return subprocess.run(
+        [sys.executable, "-m", "lossctl", *args], cwd=folder, env=_env(), preexec_fn=_closed(fd), timeout=TIME_CAP, **kw
+    )
+
+
+def test_closed_stderr_still_exits_2_on_bad_input(tmp):
+    assert _run_closed(tmp, 2, "mse", "missing.csv", "y.csv").returncode == 2
+
+
+def test_closed_stdout_is_an_ordinary_error(tmp):
+    proc = _run_closed(tmp, 1, "mse", "p.csv", "y.csv")
+    Run(proc.returncode, "", proc.stderr.decode(), 0).error_line("standard output is closed")
+
+
+def test_closed_stdin_is_an_ordinary_error(tmp):
+    proc = _run_closed(tmp, 0, "mse", "-", "y.csv")
+    Run(proc.returncode, proc.stdout.decode(), proc.stderr.decode(), 0).error_line("standard input is closed")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_full_stdout_is_an_ordinary_error(tmp):
+    with open("/dev/full", "w") as full:
+        run = lossctl("mse", "p.csv", "y.csv", "-f", "json", cwd=tmp, stdout=full)
+    run.error_line("cannot write the output to standard output (No space left on device)")
+
+
+@pytest.mark.parametrize("out", ["out.csv", "out.npy", "out.tsv"])
+def test_full_disk_during_per_sample_is_an_ordinary_error(tmp, out):
+    (tmp / out).write_text("old\n")
+    run = lossctl("mse", "p.csv", "y.csv", "--per-sample", out, cwd=tmp, fsize=0)  # RLIMIT_FSIZE: like ENOSPC
+    run.error_line(f"cannot write {out}: File too large (free some space", "unchanged")
+    assert (tmp / out).read_text() == "old\n"
+
+
+def test_ctrl_c_unwinds_through_atomic_open(tmp):
+    """The in-process half of the policy: the exception a signal raises removes the temporary file."""
+    from lossctl.cli import Interrupted
+    from lossctl.output import atomic_open
+
+    with pytest.raises(Interrupted):
+        with atomic_open(str(tmp / "x.csv")) as f:
+            f.write("partial")
+            assert_no_temporary_is_false = any(p.name.endswith(".tmp") for p in tmp.iterdir())
+            assert assert_no_temporary_is_false
+            raise Interrupted(signal.SIGTERM)
+    assert_no_temporary(tmp)
+    assert not (tmp / "x.csv").exists()
+
+
+# --------------------------------------------------------------------------- options and outputs that destroy inputs
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--per-sample", "p.csv"), "--per-sample p.csv is the input file p.csv"),
+        (("--per-sample", "./y.csv"), "--per-sample ./y.csv is the input file y.csv"),
+        (("--per-sample", "w.csv", "--weights", "w.csv"), "is the input file w.csv"),
+        (("--per-sample", ""), "--per-sample needs a file name"),
+    ],
+    ids=["predictions", "labels", "weights", "empty"],
+)
+def test_per_sample_never_overwrites_an_input(tmp, args, fragment):
+    (tmp / "w.csv").write_text("1\n1\n1\n")
+    before = {p.name: p.read_bytes() for p in tmp.iterdir() if p.is_file()}
+    lossctl("mse", "p.csv", "y.csv", *args, cwd=tmp).error_line(fragment)
+    assert {p.name: p.read_bytes() for p in tmp.iterdir() if p.is_file()} == before
+
+
+def test_per_sample_to_a_new_file_works(tmp):
+    run = lossctl("mse", "p.csv", "y.csv", "--per-sample", "new.csv", "-f", "plain", "-c", "sum", cwd=tmp)
+    assert run.code == 0 and (tmp / "new.csv").read_text().startswith("row,loss\n1,")
+
+
+@pytest.mark.parametrize("delta", ["nan", "inf", "-1", "0"])
+def test_delta_must_be_finite_and_positive(tmp, delta):
+    lossctl("huber", "p.csv", "y.csv", "--delta", delta, cwd=tmp).error_line("--delta must be a finite number > 0")
+
+
+def test_numpy_runtime_warnings_stay_off_stderr(tmp):
+    np.savetxt(tmp / "big.csv", [[1e200, 1e200]], delimiter=",")
+    np.savetxt(tmp / "neg.csv", [[-1e200, -1e200]], delimiter=",")
+    run = lossctl("mse", "big.csv", "neg.csv", "-f", "json", cwd=tmp)  # squares overflow to inf
+    assert "RuntimeWarning" not in run.stderr and ".py:" not in run.stderr, run.stderr

@@ -56,8 +56,8 @@ def run_loss(
         )
     bounds = bounds or Bounds()
     gated = _gated_convention(conventions, bounds)
-    if per_sample:
-        per_sample_format(per_sample)  # a bad output name fails before the computing starts
+    if per_sample is not None:  # a bad output name ('' or an input file) fails before the computing starts
+        per_sample_format(per_sample, (predictions, labels, weights))
     asked = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = bool(per_sample or worst or (fmt == "table" and not signature_only))
     borrowed = need_vector and asked is not None and "per_sample" not in asked
@@ -167,8 +167,8 @@ def _make_command(loss: Loss):
         from ..batch import Bounds
 
         params = Params(logits=kw.pop("logits", False), delta=kw.pop("delta", 1.0))
-        if params.delta <= 0:
-            raise UsageError(f"--delta must be > 0, not {params.delta:g}")
+        if not 0 < params.delta < float("inf"):  # also refuses nan
+            raise UsageError(f"--delta must be a finite number > 0, not {params.delta:g}")
         return run_loss(
             loss,
             kw["predictions"],
