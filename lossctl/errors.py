@@ -44,13 +44,18 @@ def escape(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def name(text: str) -> str:
-    """A file name or key as safe to show: escaped, and cut in the middle when very long."""
+def name(text: str, limit: int = NAME_LIMIT) -> str:
+    """A file name, key or column name as safe to show: escaped, and cut in the middle when very long."""
     text = escape(str(text))
-    if len(text) > NAME_LIMIT:
-        half = NAME_LIMIT // 2
+    if len(text) > limit:
+        half = limit // 2
         return f"{text[:half]}…{text[-half:]}"
     return text
+
+
+def column(text: str) -> str:
+    """A column name (a header cell) shown unquoted in a list: escaped, at most about :data:`CELL_LIMIT` long."""
+    return name(text, CELL_LIMIT)
 
 
 def cell(text: str) -> str:

@@ -484,3 +484,40 @@ def test_numpy_runtime_warnings_stay_off_stderr(tmp):
     np.savetxt(tmp / "neg.csv", [[-1e200, -1e200]], delimiter=",")
     run = lossctl("mse", "big.csv", "neg.csv", "-f", "json", cwd=tmp)  # squares overflow to inf
     assert "RuntimeWarning" not in run.stderr and ".py:" not in run.stderr, run.stderr
+
+
+# --------------------------------------------------------------------------- untrusted names in messages
+
+
+def test_file_name_with_newline_and_escape_stays_one_line(tmp):
+    name = "evil\nerror: forged\x1b[31m.csv"
+    (tmp / name).write_text("a,b\n")  # a header and no data rows: an error that names the file
+    line = lossctl("mse", name, "y.csv", cwd=tmp).error_line("evil\\nerror: forged\\x1b[31m.csv has a header row")
+    assert "\x1b" not in line
+
+
+def test_npz_with_twenty_thousand_members_gives_a_short_line(tmp):
+    np.savez(tmp / "many.npz", **{f"k{i}": np.zeros(1) for i in range(20_000)})
+    line = lossctl("mse", "many.npz", "y.csv", cwd=tmp).error_line("many.npz holds 20000 arrays", "and 19,980 more")
+    assert len(line) < 600
+
+
+def test_npz_key_with_control_characters_is_escaped(tmp):
+    np.savez(tmp / "k.npz", **{"a\nb\x07": np.zeros((3, 3)), "c": np.zeros(1)})
+    line = lossctl("mse", "k.npz", "y.csv", cwd=tmp).error_line("k.npz holds 2 arrays (a\\nb\\x07, c)")
+    assert "\x07" not in line
+
+
+def test_long_and_hostile_header_cells_are_not_echoed(tmp):
+    secret = "ghp_" + "x" * 200
+    (tmp / "h.csv").write_text(f"{secret},b\x1b[2J\n")
+    line = lossctl("mse", "h.csv", "y.csv", cwd=tmp).error_line("h.csv has a header row", "b\\x1b[2J")
+    assert "x" * 50 not in line and "\x1b" not in line
+
+
+def test_unknown_npz_key_and_many_columns_are_capped(tmp):
+    header = ",".join(f"col{i}" for i in range(5000))
+    (tmp / "wide.csv").write_text(header + "\n" + ",".join("1" for _ in range(5000)) + "\n")
+    run = lossctl("mse", "wide.csv", "y.csv", "--pred-cols", "nope", cwd=tmp)
+    line = run.error_line("wide.csv has no column 'nope'", "and 4,980 more")
+    assert len(line) < 600

@@ -27,7 +27,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import UsageError, cell, column, listing
 from .readers import Source
 
 _RANGE = re.compile(r"^(\d*):(\d*)$")
@@ -38,9 +38,12 @@ _LISTED = 20
 def _available(names: Sequence[str] | None, width: int) -> str:
     if names is None:
         return f"it has no header, so select by 0-based index: 0 to {width - 1}, or ranges like 0:{width}"
-    shown = ", ".join(names[:_LISTED])
-    more = f", ... ({len(names)} in all)" if len(names) > _LISTED else ""
-    return f"its columns are: {shown}{more}"
+    return f"its columns are: {listing(names, _LISTED, show=column)}"
+
+
+def _label(names: Sequence[str] | None, index: int) -> str:
+    """A column as a message names it: its header name, quoted, else its 0-based index."""
+    return cell(names[index]) if names is not None else str(index)
 
 
 def resolve(spec: str, names: Sequence[str] | None, width: int, file: str, option: str) -> list[int]:
@@ -81,8 +84,7 @@ def resolve(spec: str, names: Sequence[str] | None, width: int, file: str, optio
             raise UsageError(f"{option}: {file} has no column {item!r}; {_available(names, width)}")
         for index in found:
             if index in seen:
-                label = names[index] if names is not None else index
-                raise UsageError(f"{option} selects column {label!r} twice; select each column once")
+                raise UsageError(f"{option} selects column {_label(names, index)} twice; select each column once")
             picked.append(index)
             seen.add(index)
     return picked
@@ -179,9 +181,8 @@ def split(source: Source, pred_spec: str | None, label_spec: str) -> tuple[Sourc
         pred_name = f"{source.name}[{pred_spec}]"
     both = sorted(set(preds) & set(labels))
     if both:
-        label = source.column_names[both[0]] if source.column_names is not None else both[0]
         raise UsageError(
-            f"column {label!r} of {source.name} is selected by both --pred-cols and --label-cols; "
+            f"column {_label(source.column_names, both[0])} of {source.name} is selected by both --pred-cols and --label-cols; "
             "predictions and labels must be different columns"
         )
     union = sorted(preds + labels)

@@ -39,7 +39,7 @@ from typing import IO
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, column, listing
 from .readers import Source
 
 #: inputs larger than this (decompressed) stream through pyarrow in blocks
@@ -307,7 +307,7 @@ def detect(head: bytes, eof: bool, name: str) -> Format | None:
     if any(cells) and not any(_is_number(c) or _is_number(c.replace(",", ".", 1)) for c in cells):
         if len(lines) < 2:
             raise InputError(
-                f"{name} has a header row ({', '.join(cells)[:80]}) but no data rows; "
+                f"{name} has a header row ({listing(cells, 10, show=column)}) but no data rows; "
                 "it needs one row of numbers per sample under the header"
             )
         return Format(delimiter, tuple(cells), len(cells), number, after, number + 1, number)
