@@ -13,8 +13,8 @@ import contextlib
 import csv
 import errno
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
@@ -111,15 +111,16 @@ def atomic_open(path: str, mode: str = "w", **kwargs) -> Iterator[IO]:
     'done\\n'
     """
     folder = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise OutputError(
-            f"cannot write {shown_name(path)}: {e.strerror or e}; check the folder exists and is writable"
-        ) from None
+    # the name is registered before the file exists: a signal at any moment after this line finds it
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     _TEMPORARY.add(tmp)
     try:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        except OSError as e:
+            raise OutputError(
+                f"cannot write {shown_name(path)}: {e.strerror or e}; check the folder exists and is writable"
+            ) from None
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()
