@@ -528,3 +528,19 @@ def test_unknown_npz_key_and_many_columns_are_capped(tmp):
     run = lossctl("mse", "wide.csv", "y.csv", "--pred-cols", "nope", cwd=tmp)
     line = run.error_line("wide.csv has no column 'nope'", "and 4,980 more")
     assert len(line) < 600
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_text_integers_that_float64_would_round_are_refused(tmp, streamed):
+    rows = "9007199254740993\n1\n" + ("1\n" * 600_000 if streamed else "")  # > 4 MB: the pyarrow path
+    (tmp / "a.csv").write_text(rows)
+    (tmp / "b.csv").write_text(rows.replace("9007199254740993", "9007199254740992"))
+    run = lossctl("mae", "a.csv", "b.csv", "-f", "plain", "-c", "sum", cwd=tmp)
+    run.error_line("a.csv line 1 column 1 is the integer 9007199254740993", "2**53", "9007199254740992")
+
+
+def test_text_integers_exact_in_float64_are_read(tmp):
+    (tmp / "a.csv").write_text(f"{2**60}\n-{2**53}\n1e300\n")
+    (tmp / "b.csv").write_text(f"{2**60}\n-{2**53}\n1e300\n")
+    run = lossctl("mae", "a.csv", "b.csv", "-f", "plain", "-c", "sum", cwd=tmp)
+    assert (run.code, run.stdout.strip(), run.stderr) == (0, "0", "")

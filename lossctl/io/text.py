@@ -48,6 +48,8 @@ BIG_FILE_BYTES = 4 << 20
 BLOCK_BYTES = 4 << 20
 #: pyarrow's own block size inside one of our blocks: the unit it parses in parallel
 ARROW_BLOCK_BYTES = 512 << 10
+#: integers beyond this magnitude may not be exactly a float64: such cells are checked one by one
+EXACT_LIMIT = 2**53
 #: bytes read (or decompressed) from the file at a time
 PIECE_BYTES = 1 << 20
 #: the longest line (one sample) read; a longer one is refused, so memory stays bounded whatever the input
@@ -332,7 +334,17 @@ def _number(cell: str, line: int, column: int, fmt: Format, name: str) -> float:
     value = float(s)
     if math.isinf(value) and s.lstrip("+-").lower() not in _INFINITIES:
         raise InputError(f"{where} is {s[:40]}, which overflows float64 (largest ±1.8e308); rescale the values")
+    if abs(value) >= EXACT_LIMIT and s.lstrip("+-").isdigit() and int(s) != value:
+        raise InputError(
+            f"{where} is the integer {s[:40]}, which float64 (how lossctl reads numbers) cannot represent "
+            f"exactly beyond ±2**53: it would become {int(value)}; subtract an offset or rescale the values"
+        )
     return value
+
+
+def _unusual(arr: np.ndarray) -> bool:
+    """Whether a fast parser's block holds an infinity or a number beyond ±2**53 (the reference checks them)."""
+    return bool((np.abs(arr) >= EXACT_LIMIT).any())
 
 
 def _reference(text: str, first_line: int, fmt: Format, cols: Sequence[int], name: str) -> np.ndarray:
@@ -384,7 +396,7 @@ def _numpy_block(block: bytes, first_line: int, fmt: Format, cols: Sequence[int]
         return _reference(text, first_line, fmt, cols, name)
     if arr.size == 0:
         return _reference(text, first_line, fmt, cols, name)
-    if arr.shape[1] != fmt.width or np.isinf(arr).any():
+    if arr.shape[1] != fmt.width or _unusual(arr):
         return _reference(text, first_line, fmt, cols, name)
     return arr if len(cols) == fmt.width else arr[:, list(cols)]  # cols: sorted and unique
 
@@ -421,7 +433,7 @@ def _arrow_block(block: bytes, first_line: int, fmt: Format, cols: Sequence[int]
         if column.null_count:
             return _reference(block.decode("utf-8"), first_line, fmt, cols, name)
         arr[:, j] = column.to_numpy()
-    if np.isinf(arr).any():
+    if _unusual(arr):
         return _reference(block.decode("utf-8"), first_line, fmt, cols, name)
     return arr
 
