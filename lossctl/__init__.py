@@ -38,4 +38,5 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     return sorted([*globals(), *_LAZY, "__version__"])
 
+
 __all__ = ["LOSSES", "Params", "Report", "__version__", "compute", "evaluate", "get_loss", "read_array"]

@@ -94,9 +94,7 @@ def _write_failed(path: str, e: OSError) -> OutputError:
     hint = ""
     if e.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
         hint = " (free some space or write it elsewhere)"
-    return OutputError(
-        f"cannot write {shown_name(path)}: {e.strerror or e}{hint}; the old file, if any, is unchanged"
-    )
+    return OutputError(f"cannot write {shown_name(path)}: {e.strerror or e}{hint}; the old file, if any, is unchanged")
 
 
 @contextlib.contextmanager

@@ -284,7 +284,9 @@ def test_fifo_is_read_once(tmp):
     assert writer.returncode == 0, err  # not killed by SIGPIPE: the pipe was read once, to its end
 
 
-@pytest.mark.parametrize(("target", "name"), [("/dev/urandom", "r.npz"), ("/dev/zero", "z.npy"), ("/dev/null", "n.parquet")])
+@pytest.mark.parametrize(
+    ("target", "name"), [("/dev/urandom", "r.npz"), ("/dev/zero", "z.npy"), ("/dev/null", "n.parquet")]
+)
 def test_devices_named_as_binary_files_are_refused(tmp, target, name):
     (tmp / name).symlink_to(target)
     run = lossctl("mse", name, "y.csv", cwd=tmp, timeout=10)
@@ -445,8 +447,7 @@ def test_ctrl_c_unwinds_through_atomic_open(tmp):
     with pytest.raises(Interrupted):
         with atomic_open(str(tmp / "x.csv")) as f:
             f.write("partial")
-            assert_no_temporary_is_false = any(p.name.endswith(".tmp") for p in tmp.iterdir())
-            assert assert_no_temporary_is_false
+            assert any(p.name.endswith(".tmp") for p in tmp.iterdir())  # it exists while being written
             raise Interrupted(signal.SIGTERM)
     assert_no_temporary(tmp)
     assert not (tmp / "x.csv").exists()

@@ -14,7 +14,6 @@ import sys
 import warnings
 from typing import Annotated, NoReturn
 
-
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -192,7 +191,9 @@ class LossctlGroup(TyperGroup):
 
 
 #: errno values of a write to standard output that failed for reasons outside lossctl
-_OUTPUT_ERRNOS = {getattr(errno, n) for n in ("ENOSPC", "EPIPE", "EBADF", "EIO", "EFBIG", "EDQUOT") if hasattr(errno, n)}
+_OUTPUT_ERRNOS = {
+    getattr(errno, n) for n in ("ENOSPC", "EPIPE", "EBADF", "EIO", "EFBIG", "EDQUOT") if hasattr(errno, n)
+}
 
 
 app = typer.Typer(

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections import Counter
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -314,9 +314,7 @@ def npz_source(path: str, key: str | None, name: str) -> Source:
             key = keys[0]
         if key not in members:
             listed = listing(keys) if keys else "none"
-            raise InputError(
-                f"{name} has no array {cell(key)}; its arrays are: {listed} (pick one as {name}:KEY)"
-            )
+            raise InputError(f"{name} has no array {cell(key)}; its arrays are: {listed} (pick one as {name}:KEY)")
         member = members[key]
         shown = f"{name}:{shown_name(key)}"
         info = zf.getinfo(member)
@@ -410,9 +408,7 @@ def _parquet_columns(path: str, name: str, fields: list) -> Source:
                 )
         twice = sorted(n for n, count in Counter(names).items() if count > 1)
         if twice:
-            raise InputError(
-                f"{name} has more than one column named {cell(twice[0])}; give each column its own name"
-            )
+            raise InputError(f"{name} has more than one column named {cell(twice[0])}; give each column its own name")
 
     def chunks(rows: int) -> Iterator[np.ndarray]:
         check()

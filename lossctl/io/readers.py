@@ -107,7 +107,9 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
 
         stream = stdin if stdin is not None else sys.stdin
         if stream is None or getattr(stream, "closed", False):
-            raise InputError("standard input is closed; pipe CSV into lossctl (… | lossctl mse - labels.csv) or give a file")
+            raise InputError(
+                "standard input is closed; pipe CSV into lossctl (… | lossctl mse - labels.csv) or give a file"
+            )
         return stdin_source(stream)
     path, key = spec, None
     if ".npz:" in spec:
