@@ -47,8 +47,9 @@ BLOCK_BYTES = 4 << 20
 PIECE_BYTES = 1 << 20
 #: the longest line (one sample) read; a longer one is refused, so memory stays bounded whatever the input
 MAX_LINE_BYTES = 16 << 20
-#: the format (delimiter, header, width) must show within this many bytes, else the input is refused
-SNIFF_LIMIT_BYTES = 16 << 20
+#: the format (delimiter, header, width) must show within this many bytes, else the input is refused:
+#: room for the first two lines at their longest
+SNIFF_LIMIT_BYTES = 2 * MAX_LINE_BYTES
 
 TEXT_SUFFIXES = tuple(s + gz for s in (".csv", ".tsv", ".txt") for gz in ("", ".gz"))
 _DELIMITERS = ("\t", ";", ",", "|")
@@ -268,7 +269,9 @@ class _TextInput:
         while fmt is None:  # no data line yet: very long lines or many blank lines
             if len(head) > SNIFF_LIMIT_BYTES:
                 raise self._no_format(bytes(head))
-            eof = not self._grow(head, stream)
+            target = min(2 * len(head), SNIFF_LIMIT_BYTES + 1)  # doubling between detections: linear time
+            while not eof and len(head) < target:
+                eof = not self._grow(head, stream)
             fmt = detect(bytes(head), eof, name)
         self.format = fmt
         self.small = eof and len(head) <= BIG_FILE_BYTES
