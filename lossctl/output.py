@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import os
+import secrets
 import stat
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 import numpy as np
 
 from .errors import LossctlError
+from .errors import name as shown_name
 
 #: file extensions --per-sample understands, and what each writes
 PER_SAMPLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".npy": "npy"}
@@ -29,20 +31,41 @@ class OutputError(LossctlError):
     """An output file could not be written (exit code 2)."""
 
 
-def per_sample_format(path: str) -> str:
-    """``csv``, ``tsv`` or ``npy`` from ``path``'s extension; checked before any computing starts."""
+def per_sample_format(path: str, inputs: Iterable[str | None] = ()) -> str:
+    """``csv``, ``tsv`` or ``npy`` from ``path``'s extension; checked before any computing starts.
+
+    ``inputs`` are the command's input specs (``-``, ``file.npz:key`` allowed): writing over one of
+    them would destroy it, so a ``path`` that is the same file as an input is refused.
+    """
+    if not path.strip():
+        raise OutputError("--per-sample needs a file name ending in .csv, .tsv or .npy, not an empty string")
+    shown = shown_name(path)
     ext = os.path.splitext(path)[1].lower()
     if ext not in PER_SAMPLE_FORMATS:
         raise OutputError(
-            f"--per-sample {path}: unknown extension {ext or '(none)'!r}; "
+            f"--per-sample {shown}: unknown extension {shown_name(ext) or '(none)'!r}; "
             f"end the name in {', '.join(PER_SAMPLE_FORMATS)}"
         )
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise OutputError(f"--per-sample {path}: the folder {folder} does not exist; create it first")
+        raise OutputError(f"--per-sample {shown}: the folder {shown_name(folder)} does not exist; create it first")
     if os.path.isdir(path):
-        raise OutputError(f"--per-sample {path} is a directory; give a file name ending in .csv, .tsv or .npy")
+        raise OutputError(f"--per-sample {shown} is a directory; give a file name ending in .csv, .tsv or .npy")
+    for spec in inputs:
+        if spec and spec != "-" and _same_file(path, spec.rsplit(":", 1)[0] if ".npz:" in spec else spec):
+            raise OutputError(
+                f"--per-sample {shown} is the input file {shown_name(spec)}; writing it would destroy that "
+                "input: give another file name"
+            )
     return PER_SAMPLE_FORMATS[ext]
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` name the same existing file (a path not yet created is never an input)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def _new_file_mode(path: str) -> int:
@@ -53,6 +76,25 @@ def _new_file_mode(path: str) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+#: temporary files being written right now; removed by :func:`remove_temporary_files` on a signal
+_TEMPORARY: set[str] = set()
+
+
+def remove_temporary_files() -> None:
+    """Delete every temporary file still being written (the CLI calls this when a signal ends the run)."""
+    for tmp in list(_TEMPORARY):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        _TEMPORARY.discard(tmp)
+
+
+def _write_failed(path: str, e: OSError) -> OutputError:
+    hint = ""
+    if e.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
+        hint = " (free some space or write it elsewhere)"
+    return OutputError(f"cannot write {shown_name(path)}: {e.strerror or e}{hint}; the old file, if any, is unchanged")
 
 
 @contextlib.contextmanager
@@ -67,24 +109,30 @@ def atomic_open(path: str, mode: str = "w", **kwargs) -> Iterator[IO]:
     'done\\n'
     """
     folder = os.path.dirname(os.path.abspath(path))
-    name = os.path.basename(path)
+    # the name is registered before the file exists: a signal at any moment after this line finds it
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    _TEMPORARY.add(tmp)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror or e}; check the folder exists and is writable") from None
-    try:
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        except OSError as e:
+            raise OutputError(
+                f"cannot write {shown_name(path)}: {e.strerror or e}; check the folder exists and is writable"
+            ) from None
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _new_file_mode(path))
         os.replace(tmp, path)
-    except BaseException as e:
+    except BaseException as e:  # also KeyboardInterrupt and the CLI's signal exception: never leave tmp behind
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(e, OSError):
-            raise OutputError(f"cannot write {path}: {e.strerror or e}; the old file, if any, is unchanged") from None
+            raise _write_failed(path, e) from None
         raise
+    finally:
+        _TEMPORARY.discard(tmp)
 
 
 def _write_csv(f: IO[str], values: np.ndarray, delimiter: str) -> None:

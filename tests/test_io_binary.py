@@ -199,6 +199,8 @@ def arrays(draw):
     if dtype.kind == "f":
         bound = min(float(np.finfo(dtype).max) / 2, 1e100)  # squares stay finite in float64
         elements = hnp.from_dtype(dtype, allow_nan=False, allow_infinity=False, min_value=-bound, max_value=bound)
+    elif dtype.kind in "iu" and dtype.itemsize == 8:  # beyond ±2**53 is refused (test_faults.py)
+        elements = hnp.from_dtype(dtype, min_value=0 if dtype.kind == "u" else -(2**53), max_value=2**53)
     else:
         elements = None
     arr = draw(hnp.arrays(dtype, shape, elements=elements))

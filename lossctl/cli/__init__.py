@@ -6,11 +6,14 @@ The app and its error handling live here; the commands live in :mod:`.loss`
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import signal
 import sys
 import types
-from typing import Annotated
+import warnings
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,7 +25,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_exc
 
 from .. import __version__
-from ..errors import LossctlError, UsageError
+from ..errors import LossctlError, UsageError, one_line
 from ..losses import get_loss
 
 EXIT_OK, EXIT_THRESHOLD, EXIT_INPUT = 0, 1, 2
@@ -36,21 +39,93 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def _diagnostic(kind: str, message: str) -> None:
+    """One line on stderr; control characters escaped (it stays one line); a closed stderr is not an error."""
+    try:
+        sys.stderr.write(f"{kind}: {one_line(message)}\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):  # stderr closed (2>&-) or gone: the exit code still tells
+        pass
+
+
 def error(message: str) -> None:
     """Write one ``error:`` line to stderr."""
-    sys.stderr.write(f"error: {message}\n")
-    sys.stderr.flush()
+    _diagnostic("error", message)
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
-    sys.stderr.flush()
+    _diagnostic("warning", message)
 
 
 def fail(message: str) -> None:
     """Write one ``fail:`` line to stderr: a --max/--min bound was crossed (exit code 1)."""
-    sys.stderr.write(f"fail: {message}\n")
-    sys.stderr.flush()
+    _diagnostic("fail", message)
+
+
+# --------------------------------------------------------------------------- signals and output streams
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived: unwinds like Ctrl-C (removing temporary files), exits 128 + n."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: the signals that end lossctl cleanly: the per-sample temporary file removed, exit code 128 + n
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
+#: the stop signal received, if any (typer turns the exception into a plain exit code 130 on its way out)
+_received: list[int] = []
+
+
+def _on_signal(signum: int, frame) -> None:
+    for s in STOP_SIGNALS:  # a second signal must not interrupt the clean-up of the first
+        signal.signal(s, signal.SIG_IGN)
+    _received.append(signum)
+    raise Interrupted(signum)
+
+
+def install_signal_handlers() -> None:
+    """One policy for INT, TERM and HUP: raise :class:`Interrupted`, so ``finally`` blocks run."""
+    for s in STOP_SIGNALS:
+        signal.signal(s, _on_signal)
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `lossctl ... | head` ends quietly
+
+
+def _interrupted() -> NoReturn:
+    from ..output import remove_temporary_files
+
+    remove_temporary_files()  # in case the signal came between creating a temporary file and its cleanup
+    sys.exit(128 + (_received[0] if _received else int(signal.SIGINT)))
+
+
+def _silence_stdout() -> None:
+    """Point the stdout descriptor at /dev/null, so the exit-time flush cannot fail a second time."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _output_failed(e: OSError) -> NoReturn:
+    _silence_stdout()
+    if isinstance(e, BrokenPipeError):  # the reader went away (`| head`): not an error
+        sys.exit(EXIT_OK)
+    error(f"cannot write the output to standard output ({e.strerror or e}); check the disk or the redirection")
+    sys.exit(EXIT_INPUT)
+
+
+def _finish(code: int) -> NoReturn:
+    """Flush stdout (a full disk or a closed pipe shows here, not in Python's exit-time flush) and exit."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as e:
+        _output_failed(e)
+    sys.exit(code)
 
 
 def _usage_message(e: click_exc.UsageError) -> str:
@@ -139,7 +214,7 @@ class LossctlGroup(TyperGroup):
             rv = super().main(args, prog_name or "lossctl", complete_var, standalone_mode=False, **extra)
         except click_exc.NoArgsIsHelpError as e:
             print(e.ctx.get_help() if e.ctx else "")
-            sys.exit(EXIT_OK)
+            _finish(EXIT_OK)
         except click_exc.UsageError as e:
             error(_usage_message(e))
             sys.exit(EXIT_INPUT)
@@ -149,17 +224,36 @@ class LossctlGroup(TyperGroup):
         except LossctlError as e:
             error(str(e))
             sys.exit(EXIT_INPUT)
-        except (typer.Abort, KeyboardInterrupt):
-            sys.stderr.write("\n")
-            sys.exit(130)
-        except BrokenPipeError:
-            sys.exit(EXIT_OK)
-        except Exception as e:  # a bug in lossctl: still one line, unless debugging
-            if os.environ.get("LOSSCTL_DEBUG"):
-                raise
-            error(f"internal error: {type(e).__name__}: {e} (please report it; set LOSSCTL_DEBUG=1 for a traceback)")
+        except (typer.Abort, KeyboardInterrupt):  # typer turns KeyboardInterrupt into Abort or exit code 130
+            _interrupted()
+        except OSError as e:
+            if e.errno in _OUTPUT_ERRNOS or isinstance(e, BrokenPipeError):
+                _output_failed(e)
+            self._internal(e)
+        except MemoryError:
+            error(
+                "ran out of memory; give a smaller --chunk-rows, raise the memory limit, "
+                "or split the input into smaller files"
+            )
             sys.exit(EXIT_INPUT)
-        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+        except Exception as e:  # a bug in lossctl: still one line, unless debugging
+            self._internal(e)
+        if _received:
+            _interrupted()
+        _finish(rv if isinstance(rv, int) else EXIT_OK)
+
+    @staticmethod
+    def _internal(e: Exception) -> NoReturn:
+        if os.environ.get("LOSSCTL_DEBUG"):
+            raise e
+        error(f"internal error: {type(e).__name__}: {e} (please report it; set LOSSCTL_DEBUG=1 for a traceback)")
+        sys.exit(EXIT_INPUT)
+
+
+#: errno values of a write to standard output that failed for reasons outside lossctl
+_OUTPUT_ERRNOS = {
+    getattr(errno, n) for n in ("ENOSPC", "EPIPE", "EBADF", "EIO", "EFBIG", "EDQUOT") if hasattr(errno, n)
+}
 
 
 app = typer.Typer(
@@ -206,7 +300,14 @@ from . import loss, info, check  # noqa: E402,F401,I001  (register the commands,
 
 
 def main() -> None:
-    """Console-script entry point."""
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `lossctl ... | head` ends quietly
-    app()
+    """Console-script entry point: the signal policy, closed streams, warnings kept off stderr."""
+    install_signal_handlers()
+    if sys.stdout is None:  # started with stdout closed (>&-)
+        error("standard output is closed; redirect it to a file or to /dev/null instead of closing it")
+        sys.exit(EXIT_INPUT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's: never a source path on the user's stderr
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            app()

@@ -59,8 +59,8 @@ def run_loss(
         )
     bounds = bounds or Bounds()
     gated = _gated_convention(conventions, bounds)
-    if per_sample:
-        per_sample_format(per_sample)  # a bad output name fails before the computing starts
+    if per_sample is not None:  # a bad output name ('' or an input file) fails before the computing starts
+        per_sample_format(per_sample, (predictions, labels, weights))
     _known_conventions(loss, conventions or [], weights is not None)
     asked = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = bool(per_sample or worst or (fmt == "table" and not signature_only))
@@ -350,8 +350,8 @@ def _params(loss: Loss, kw: dict) -> Params:
     """The :class:`Params` of the loss's declared options, taken out of the command's keyword arguments."""
     values = {option.name: kw.pop(option.name) for option in loss.options}
     for option in loss.options:
-        if option.positive and values[option.name] <= 0:
-            raise UsageError(f"{option.flag} must be > 0, not {values[option.name]:g}")
+        if option.positive and not 0 < values[option.name] < float("inf"):  # also refuses nan
+            raise UsageError(f"{option.flag} must be a finite number > 0, not {values[option.name]:g}")
     return Params(**values)
 
 

@@ -18,16 +18,20 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
 import numpy as np
 
-from ..errors import InputError
-from .source import Source
+from ..errors import InputError, cell, listing
+from ..errors import name as shown_name
+from .source import MAX_ROW_BYTES, Source, rows_per_chunk
 
 NPY_MAGIC = b"\x93NUMPY"
+#: the largest Fortran-ordered .npz member read whole (a compressed stream cannot seek between columns)
+FORTRAN_MEMBER_BYTES = 64 << 20
 _SNIFF_BYTES = 512
 
 #: (leading bytes, what the file is, the extension it should have)
@@ -99,7 +103,7 @@ def _check_dtype(dtype: np.dtype, name: str) -> None:
             "arbitrary code): save a numeric array with numpy.save(path, arr.astype(float))"
         )
     if dtype.names is not None:
-        fields = ", ".join(dtype.names)
+        fields = listing(dtype.names)
         raise InputError(
             f"{name} holds a structured (record) array with fields {fields}; save one plain 2-D numeric array "
             "instead, e.g. numpy.column_stack([arr[f] for f in arr.dtype.names])"
@@ -135,6 +139,17 @@ def _check_shape(shape: tuple[int, ...], name: str) -> tuple[int, int]:
     if k == 0:
         raise InputError(f"{name} has shape {tuple(shape)}: 0 columns; it needs at least one value per sample")
     return int(n), int(k)
+
+
+def _check_row_size(cols: int, dtype: np.dtype, name: str) -> None:
+    """Refuse rows (samples) too big to hold: lossctl reads whole rows, so one row must fit in memory."""
+    row_bytes = cols * max(8, dtype.itemsize)  # as float64
+    if row_bytes > MAX_ROW_BYTES:
+        raise InputError(
+            f"{name} has {cols:,} values per row ({row_bytes / 2**20:,.0f} MB as float64); lossctl reads whole "
+            f"rows (rows are samples) and refuses rows over {MAX_ROW_BYTES >> 20} MB: if rows are outputs, "
+            "save the transposed array"
+        )
 
 
 @dataclass(frozen=True)
@@ -193,6 +208,7 @@ def read_npy_header(f: IO[bytes], name: str, path: str) -> NpyHeader:
         ) from None
     _check_dtype(dtype, name)
     rows, cols = _check_shape(shape, name)
+    _check_row_size(cols, dtype, name)
     return NpyHeader(dtype, tuple(shape), rows, cols, bool(fortran), f.tell())
 
 
@@ -230,6 +246,7 @@ def _native(a: np.ndarray) -> np.ndarray:
 def _c_blocks(f: IO[bytes], h: NpyHeader, rows: int, name: str) -> Iterator[np.ndarray]:
     """Row blocks of a C-ordered array, read sequentially from ``f`` (at the first data byte)."""
     row_bytes = h.cols * h.dtype.itemsize
+    rows = rows_per_chunk(rows, h.cols)
     for start in range(0, h.rows, rows):
         m = min(rows, h.rows - start)
         yield _native(_read_exact(f, m * row_bytes, name).view(h.dtype).reshape(m, h.cols))
@@ -238,6 +255,7 @@ def _c_blocks(f: IO[bytes], h: NpyHeader, rows: int, name: str) -> Iterator[np.n
 def _fortran_blocks(f: IO[bytes], h: NpyHeader, data_start: int, rows: int, name: str) -> Iterator[np.ndarray]:
     """Row blocks of a Fortran-ordered array: each column's slice of the block is contiguous on disk."""
     size = h.dtype.itemsize
+    rows = rows_per_chunk(rows, h.cols)
     for start in range(0, h.rows, rows):
         m = min(rows, h.rows - start)
         block = np.empty((h.cols, m), dtype=h.dtype)
@@ -290,19 +308,19 @@ def npz_source(path: str, key: str | None, name: str) -> Source:
         keys = list(members)
         if key is None:
             if len(keys) != 1:
-                listed = ", ".join(keys) if keys else "none"
-                example = f" (e.g. {name}:{keys[0]})" if keys else ""
+                listed = listing(keys) if keys else "none"
+                example = f" (e.g. {name}:{shown_name(keys[0])})" if keys else ""
                 raise InputError(f"{name} holds {len(keys)} arrays ({listed}); pick one as {name}:KEY{example}")
             key = keys[0]
         if key not in members:
-            listed = ", ".join(keys) if keys else "none"
-            raise InputError(f"{name} has no array {key!r}; its arrays are: {listed} (pick one as {name}:KEY)")
+            listed = listing(keys) if keys else "none"
+            raise InputError(f"{name} has no array {cell(key)}; its arrays are: {listed} (pick one as {name}:KEY)")
         member = members[key]
-        shown = f"{name}:{key}"
+        shown = f"{name}:{shown_name(key)}"
         info = zf.getinfo(member)
         try:
             with zf.open(member) as f:
-                header = read_npy_header(f, shown, shown)
+                header = read_npy_header(f, shown, "")  # no path: a member is never sniffed as a file
         except InputError:
             raise
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as e:
@@ -310,11 +328,18 @@ def npz_source(path: str, key: str | None, name: str) -> Source:
     available = info.file_size - header.offset
     if available < header.nbytes:
         raise _truncated(shown, header, available, "write it again with numpy.savez")
+    if header.fortran and header.cols > 1 and header.nbytes > FORTRAN_MEMBER_BYTES:
+        raise InputError(
+            f"{shown} is a Fortran-ordered array of {header.nbytes / 2**20:,.0f} MB inside a zip archive, which "
+            f"cannot be read a block of rows at a time (lossctl reads such members whole only up to "
+            f"{FORTRAN_MEMBER_BYTES >> 20} MB): re-save it C-ordered, numpy.savez(path, "
+            f"{'KEY' if not key.isidentifier() else key}=numpy.ascontiguousarray(arr)), or as a .npy file"
+        )
 
     def chunks(rows: int) -> Iterator[np.ndarray]:
         try:
             with _open_zip(path, name) as zf, zf.open(member) as f:
-                read_npy_header(f, shown, shown)
+                read_npy_header(f, shown, "")
                 if header.fortran and header.cols > 1:
                     # a compressed stream cannot seek back cheaply: this one member is read whole
                     whole = _read_exact(f, header.nbytes, shown).view(header.dtype)
@@ -377,13 +402,13 @@ def _parquet_columns(path: str, name: str, fields: list) -> Source:
         for field in fields:
             if not _is_numeric(pa, field.type):
                 raise InputError(
-                    f"{name} column {field.name!r} holds {field.type} values; lossctl needs numeric columns "
+                    f"{name} column {cell(field.name)} holds {field.type} values; lossctl needs numeric columns "
                     "(integers, floats or booleans): drop that column, encode it as numbers, or select the "
                     "numeric columns (--pred-cols/--label-cols)"
                 )
-        twice = sorted({n for n in names if names.count(n) > 1})
+        twice = sorted(n for n, count in Counter(names).items() if count > 1)
         if twice:
-            raise InputError(f"{name} has more than one column named {twice[0]!r}; give each column its own name")
+            raise InputError(f"{name} has more than one column named {cell(twice[0])}; give each column its own name")
 
     def chunks(rows: int) -> Iterator[np.ndarray]:
         check()

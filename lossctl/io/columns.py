@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import itertools
 import re
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import UsageError, cell, column, listing
 from .source import Source
 
 _RANGE = re.compile(r"^(\d*):(\d*)$")
@@ -39,9 +39,12 @@ _LISTED = 20
 def _available(names: Sequence[str] | None, width: int) -> str:
     if names is None:
         return f"it has no header, so select by 0-based index: 0 to {width - 1}, or ranges like 0:{width}"
-    shown = ", ".join(names[:_LISTED])
-    more = f", ... ({len(names)} in all)" if len(names) > _LISTED else ""
-    return f"its columns are: {shown}{more}"
+    return f"its columns are: {listing(names, _LISTED, show=column)}"
+
+
+def _label(names: Sequence[str] | None, index: int) -> str:
+    """A column as a message names it: its header name, quoted, else its 0-based index."""
+    return cell(names[index]) if names is not None else str(index)
 
 
 def resolve(spec: str, names: Sequence[str] | None, width: int, file: str, option: str) -> list[int]:
@@ -51,6 +54,7 @@ def resolve(spec: str, names: Sequence[str] | None, width: int, file: str, optio
         raise UsageError(f"{option} {spec!r} has an empty item; give names, indices (0-based), ranges (2:5) or globs")
     lookup = {n: i for i, n in reversed(list(enumerate(names)))} if names is not None else {}
     picked: list[int] = []
+    seen: set[int] = set()
     for item in items:
         if item in lookup:
             found = [lookup[item]]
@@ -82,10 +86,10 @@ def resolve(spec: str, names: Sequence[str] | None, width: int, file: str, optio
         else:
             raise UsageError(f"{option}: {file} has no column {item!r}; {_available(names, width)}")
         for index in found:
-            if index in picked:
-                label = names[index] if names is not None else index
-                raise UsageError(f"{option} selects column {label!r} twice; select each column once")
+            if index in seen:
+                raise UsageError(f"{option} selects column {_label(names, index)} twice; select each column once")
             picked.append(index)
+            seen.add(index)
     return picked
 
 
@@ -118,30 +122,56 @@ def select(source: Source, spec: str | None, option: str) -> Source:
     return dataclasses.replace(_sliced(source, indices), name=f"{source.name}[{spec}]")
 
 
+class _Pass:
+    """One pass over an iterator, shared by two views that may run on different threads.
+
+    Each item is produced once (under a lock) and queued for the other view; an
+    exception is raised in both views, so neither mistakes it for a short file.
+    ``itertools.tee`` cannot do this: its views must not be advanced from two threads.
+    """
+
+    def __init__(self, items: Iterator[np.ndarray]) -> None:
+        self.items = items
+        self.lock = threading.Lock()
+        self.queues: tuple[deque, deque] = (deque(), deque())
+        self.error: BaseException | None = None
+
+    def view(self, number: int) -> Iterator[np.ndarray]:
+        mine, other = self.queues[number], self.queues[1 - number]
+        while True:
+            with self.lock:
+                if mine:
+                    item = mine.popleft()
+                elif self.error is not None:
+                    raise self.error
+                else:
+                    try:
+                        item = next(self.items)
+                    except StopIteration:
+                        return
+                    except BaseException as e:
+                        self.error = e
+                        raise
+                    other.append(item)
+            yield item
+
+
 class _Twins:
     """Two views of one pass over a source: each pass is read once and fed to both views."""
 
     def __init__(self, source: Source) -> None:
         self.source = source
+        self.lock = threading.Lock()
         self.waiting: dict[int, Iterator[np.ndarray]] = {}
 
     def stream(self, view: int, rows: int) -> Iterator[np.ndarray]:
-        twin = self.waiting.pop(view, None)
-        if twin is not None:
-            return twin
-        mine, other = itertools.tee(self.source.chunks(rows))
-        lock = threading.Lock()  # the views are read on two prefetch threads; a tee is not thread-safe
-        self.waiting[1 - view] = _locked(other, lock)
-        return _locked(mine, lock)
-
-
-def _locked(it: Iterator[np.ndarray], lock: threading.Lock) -> Iterator[np.ndarray]:
-    while True:
-        with lock:
-            item = next(it, None)
-        if item is None:
-            return
-        yield item
+        with self.lock:
+            twin = self.waiting.pop(view, None)
+            if twin is not None:
+                return twin
+            shared = _Pass(iter(self.source.chunks(rows)))
+            self.waiting[1 - view] = shared.view(1 - view)
+            return shared.view(view)
 
 
 def split(source: Source, pred_spec: str | None, label_spec: str) -> tuple[Source, Source]:
@@ -149,7 +179,8 @@ def split(source: Source, pred_spec: str | None, label_spec: str) -> tuple[Sourc
     width = source.columns()
     labels = resolve(label_spec, source.column_names, width, source.name, "--label-cols")
     if pred_spec is None:
-        preds = [i for i in range(width) if i not in labels]
+        taken = set(labels)
+        preds = [i for i in range(width) if i not in taken]
         if not preds:
             raise UsageError(
                 f"--label-cols {label_spec!r} selects every column of {source.name}, leaving none for the "
@@ -161,17 +192,17 @@ def split(source: Source, pred_spec: str | None, label_spec: str) -> tuple[Sourc
         pred_name = f"{source.name}[{pred_spec}]"
     both = sorted(set(preds) & set(labels))
     if both:
-        label = source.column_names[both[0]] if source.column_names is not None else both[0]
         raise UsageError(
-            f"column {label!r} of {source.name} is selected by both --pred-cols and --label-cols; "
+            f"column {_label(source.column_names, both[0])} of {source.name} is selected by both --pred-cols and --label-cols; "
             "predictions and labels must be different columns"
         )
     union = sorted(preds + labels)
+    position = {c: i for i, c in enumerate(union)}
     base = _sliced(source, union)
     twins = _Twins(base)
 
     def view(number: int, indices: list[int], name: str) -> Source:
-        positions = [union.index(i) for i in indices]
+        positions = [position[i] for i in indices]
         names = None if source.column_names is None else tuple(source.column_names[i] for i in indices)
 
         def chunks(rows: int) -> Iterator[np.ndarray]:

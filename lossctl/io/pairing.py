@@ -15,7 +15,7 @@ import numpy as np
 
 from ..chunk import Chunk
 from ..errors import InputError
-from .source import DEFAULT_CHUNK_ROWS, Source
+from .source import DEFAULT_CHUNK_ROWS, Source, rows_per_chunk
 
 
 def rechunk(chunks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
@@ -88,6 +88,33 @@ def _first_bad(mask: np.ndarray) -> tuple[int, int]:
     return divmod(flat, mask.shape[1]) if mask.ndim == 2 else (flat, 0)
 
 
+#: the largest magnitude below which every integer is exactly a float64
+EXACT_LIMIT = 2**53
+
+
+def _shown_integer(value) -> str:
+    """An integer-valued number as the file holds it: ``9223372036854775808``, not ``9.22337e+18``."""
+    if isinstance(value, np.floating) and abs(float(value)) > EXACT_LIMIT:
+        return f"{int(value)} (as float64 reads it)"  # a text cell beyond 2**53 may have been rounded
+    return str(int(value))
+
+
+def _check_exact(a: np.ndarray, name: str, start: int) -> None:
+    """Refuse 64-bit integers that float64 (lossctl's arithmetic) would round: never a silent wrong number."""
+    if a.dtype.kind not in "iu" or a.dtype.itemsize < 8 or not a.size:
+        return
+    bad = a > EXACT_LIMIT if a.dtype.kind == "u" else (a > EXACT_LIMIT) | (a < -EXACT_LIMIT)
+    if bad.any():
+        row, col = _first_bad(bad)
+        value = a[row, col] if a.ndim == 2 else a[row]
+        where = f"row {start + row + 1}" + (f" column {col + 1}" if a.ndim == 2 else "")
+        raise InputError(
+            f"{name} {where} holds the integer {int(value)}; integers beyond ±2**53 ({EXACT_LIMIT}) cannot be "
+            "represented exactly in float64, which lossctl computes in: subtract an offset or rescale them first "
+            "(or save them as float64 if that rounding is acceptable)"
+        )
+
+
 class ChunkReader:
     """Iterate over aligned :class:`~lossctl.chunk.Chunk` s; ``dropped`` counts rows removed by ``nan="omit"``."""
 
@@ -104,7 +131,9 @@ class ChunkReader:
         if nan not in ("error", "omit"):
             raise InputError(f"--nan must be 'error' or 'omit', not {nan!r}")
         self.predictions, self.labels, self.weights = predictions, labels, weights
-        self.indices, self.chunk_rows, self.nan = indices, max(1, int(chunk_rows)), nan
+        widest = max(s.width or 1 for s in (predictions, labels, weights) if s is not None)
+        # wide rows make chunks of fewer rows, so a chunk's memory stays bounded (CHUNK_BYTES)
+        self.indices, self.chunk_rows, self.nan = indices, rows_per_chunk(chunk_rows, widest), nan
         self.dropped = 0
 
     @property
@@ -159,7 +188,7 @@ class ChunkReader:
                 yield chunk
 
     def _chunk(self, parts: list[np.ndarray], start: int) -> Chunk | None:
-        y_pred = self._floats(parts[0])
+        y_pred = self._floats(parts[0], self.predictions.name, start)
         k = y_pred.shape[1]
         label_nan = None
         if self.indices:
@@ -169,7 +198,7 @@ class ChunkReader:
                 raw = np.where(np.isnan(raw), 0, raw)
             y_true = self._indices(raw, k, start)
         else:
-            y_true = self._floats(parts[1])
+            y_true = self._floats(parts[1], self.labels.name, start)
             if y_true.shape[1] != k:
                 raise InputError(
                     f"{self.predictions.name} has {k} columns but {self.labels.name} has {y_true.shape[1]}"
@@ -177,7 +206,7 @@ class ChunkReader:
                 )
         weights = None
         if self.weights is not None:
-            weights = self._weights(parts[2])
+            weights = self._weights(parts[2], start)
         if self.nan == "omit":
             keep = ~np.isnan(y_pred).any(axis=1)
             if label_nan is not None:
@@ -202,7 +231,8 @@ class ChunkReader:
             )
         return Chunk(y_pred, y_true, weights, start)
 
-    def _floats(self, a: np.ndarray) -> np.ndarray:
+    def _floats(self, a: np.ndarray, name: str, start: int) -> np.ndarray:
+        _check_exact(a, name, start)
         return a.astype(np.float64, copy=False)
 
     def _check_finite(self, a: np.ndarray, name: str, start: int) -> None:
@@ -228,19 +258,20 @@ class ChunkReader:
                 raise InputError(
                     f"{name} row {start + row + 1} has {col[row]:g}; class indices must be integers in [0, {k})"
                 )
-        idx = col.astype(np.int64)
-        bad = (idx < 0) | (idx >= k)
+        # compared in the file's own dtype, before any cast: a uint64 or a float beyond int64 never wraps
+        bad = (col < 0) | (col >= k) if col.dtype.kind != "b" else np.zeros(len(col), dtype=bool)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"{name} row {start + row + 1} has class index {idx[row]} but the predictions have {k} "
-                f"columns; class indices must be in [0, {k})"
+                f"{name} row {start + row + 1} has class index {_shown_integer(col[row])} but the predictions "
+                f"have {k} columns; class indices must be in [0, {k})"
             )
-        return idx
+        return col.astype(np.int64)
 
-    def _weights(self, a: np.ndarray) -> np.ndarray:
+    def _weights(self, a: np.ndarray, start: int) -> np.ndarray:
         if a.shape[1] != 1:
             raise InputError(f"{self.weights.name} has {a.shape[1]} columns; give one weight per sample (N numbers)")
+        _check_exact(a, self.weights.name, start)
         return a[:, 0].astype(np.float64, copy=False)
 
 

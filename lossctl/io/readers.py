@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 
 import numpy as np
 
 from ..errors import InputError
-from .source import DEFAULT_CHUNK_ROWS, Source, split_key
+from ..errors import name as shown_name
+from .source import CHUNK_BYTES, DEFAULT_CHUNK_ROWS, MAX_ROW_BYTES, Source, out_of_memory, rows_per_chunk, split_key
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "Source", "open_source", "read_array"]
+__all__ = [
+    "CHUNK_BYTES",
+    "DEFAULT_CHUNK_ROWS",
+    "MAX_ROW_BYTES",
+    "Source",
+    "open_source",
+    "out_of_memory",
+    "read_array",
+    "rows_per_chunk",
+]
 
 
 def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
@@ -19,7 +30,12 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
     if spec == "-":
         from .text import stdin_source
 
-        return stdin_source(stdin if stdin is not None else sys.stdin)
+        stream = stdin if stdin is not None else sys.stdin
+        if stream is None or getattr(stream, "closed", False):
+            raise InputError(
+                "standard input is closed; pipe CSV into lossctl (… | lossctl mse - labels.csv) or give a file"
+            )
+        return stdin_source(stream)
     from .shards import is_shards, shards_source
 
     if is_shards(spec):
@@ -30,28 +46,69 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
 def open_file(spec: str) -> Source:
     """Open one file: ``path`` or ``path.EXT:key``, by its extension (pickles are refused by content too)."""
     path, key = split_key(spec)
-    name = os.path.basename(path) if os.path.dirname(path) == "" else path
-    if not os.path.exists(path):
-        raise InputError(f"{name} does not exist; check the path")
-    if os.path.isdir(path):
-        raise InputError(f"{name} is a directory; give a file of predictions or labels")
-    from .formats import open_format, refuse_pickle  # safetensors, arrow, jsonl, hdf5; pickles
+    name = shown_name(os.path.basename(path) if os.path.dirname(path) == "" else path)
+    try:
+        return _open_path(path, key, name)
+    except MemoryError:
+        raise out_of_memory(name) from None
 
-    refuse_pickle(path, name)
+
+def _file_kind(path: str, name: str) -> int:
+    """``st_mode`` of ``path``; a missing file and one that cannot be reached get different messages."""
+    try:
+        return os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputError(f"{name} does not exist; check the path") from None
+    except OSError as e:
+        raise InputError(f"{name} cannot be read ({e.strerror or e}); check its permissions and the path") from None
+
+
+def _kind_of(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _open_path(path: str, key: str | None, name: str) -> Source:
+    mode = _file_kind(path, name)
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{name} is a directory; give a file of predictions or labels")
+    regular = stat.S_ISREG(mode)
+    if regular:  # a file that exists but cannot be opened is not "missing": say why
+        try:
+            open(path, "rb").close()
+        except OSError as e:
+            raise InputError(f"{name} exists but cannot be read ({e.strerror or e}); check its permissions") from None
+    from .binary import OPENERS, open_binary  # .npy/.npz/.parquet
+    from .formats import OPENERS as FORMAT_OPENERS  # .safetensors, .arrow, .jsonl, .h5; pickles
+    from .formats import PICKLE_SUFFIXES, open_format, refuse_pickle
+
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in (*OPENERS, *FORMAT_OPENERS, *PICKLE_SUFFIXES) and not regular:
+        # never seek in, reopen or search (zipfile) an endless or one-shot stream
+        raise InputError(
+            f"{name} is {_kind_of(mode)}, not a regular file; binary inputs are read from regular files: "
+            "copy the data to a file first (pipes work for CSV text)"
+        )
+    if regular:
+        refuse_pickle(path, name)
     other = open_format(path, key, name)
     if other is not None:
         return other
-    from .binary import open_binary  # .npy/.npz/.parquet; binary imports Source from here
-
-    binary = open_binary(path, key, name)
-    if binary is not None:
-        return binary
+    if suffix in OPENERS:
+        return open_binary(path, key, name)  # type: ignore[return-value]
     from .text import is_text, text_source  # .csv/.tsv/.txt, optionally .gz
 
     if is_text(path):
-        return text_source(path, name)
+        return text_source(path, name, regular=regular)
     ext = os.path.splitext(path)[1]
-    what = f"an unknown file type ({ext})" if ext else "no file extension"
+    what = f"an unknown file type ({shown_name(ext)})" if ext else "no file extension"
     raise InputError(
         f"{name} has {what}; name it .csv, .tsv or .txt (optionally .gz), .npy, .npz, .parquet, "
         ".safetensors, .arrow/.feather, .jsonl or .h5 (or use - for CSV on stdin)"

@@ -7,7 +7,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
+
 DEFAULT_CHUNK_ROWS = 65536
+#: the most memory one chunk of rows may take (as float64); wide rows make chunks of fewer rows
+CHUNK_BYTES = 64 << 20
+#: the largest row (one sample, as float64) read; lossctl reads whole rows, so a bigger one is refused
+MAX_ROW_BYTES = 64 << 20
+
+
+def rows_per_chunk(rows: int, width: int | None) -> int:
+    """``rows``, lowered so that a chunk of ``width`` float64 values per row stays within :data:`CHUNK_BYTES`."""
+    return max(1, min(int(rows), CHUNK_BYTES // (8 * max(1, width or 1))))
+
+
+def out_of_memory(name: str) -> InputError:
+    """The error for a MemoryError while reading ``name``: an ordinary condition with a fix, not a bug."""
+    return InputError(
+        f"ran out of memory while reading {name}; give a smaller --chunk-rows, raise the memory limit, "
+        "or split the input into smaller files"
+    )
+
+
+def _guarded(chunks: Iterator[np.ndarray], name: str) -> Iterator[np.ndarray]:
+    try:
+        yield from chunks
+    except MemoryError:
+        raise out_of_memory(name) from None
+
 
 #: extensions whose files hold several arrays, one picked as ``path.EXT:key``
 KEYED_SUFFIXES = (".npz", ".safetensors", ".h5", ".hdf5")
@@ -42,7 +69,7 @@ class Source:
     shard_of: Callable[[int], tuple[str, int]] | None = None
 
     def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[np.ndarray]:
-        return self._chunks(rows)
+        return _guarded(self._chunks(rows), self.name)
 
     def columns(self) -> int:
         """The number of columns: ``width``, else from the first chunk (0 for an empty input)."""

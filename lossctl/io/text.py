@@ -20,42 +20,44 @@ ones stream in blocks of whole lines (:data:`BLOCK_BYTES`) through pyarrow's
 multi-threaded CSV parser, imported only then, so memory stays bounded and a
 small file never pays for importing pyarrow. Whenever a fast parser fails on a
 block, or finds an infinity, the block goes to the reference parser
-(:func:`_reference`: the stdlib ``csv`` module and ``float``), which either
+(:func:`lossctl.io.grammar.reference`: the stdlib ``csv`` module and ``float``), which either
 reads the same numbers or raises the error naming the line and column. Both
 paths therefore give identical arrays and identical messages.
 """
 
 from __future__ import annotations
 
-import csv
-import math
+import re
 import sys
-import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import IO
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, column, listing
+from .grammar import Format, arrow_block, check_bytes, is_number, numpy_block, tokens
 from .source import Source
 
 #: inputs larger than this (decompressed) stream through pyarrow in blocks
 BIG_FILE_BYTES = 4 << 20
 #: bytes of whole lines parsed at a time on the streaming path
 BLOCK_BYTES = 4 << 20
-#: pyarrow's own block size inside one of our blocks: the unit it parses in parallel
-ARROW_BLOCK_BYTES = 512 << 10
 #: bytes read (or decompressed) from the file at a time
 PIECE_BYTES = 1 << 20
+#: the longest line (one sample) read; a longer one is refused, so memory stays bounded whatever the input
+MAX_LINE_BYTES = 16 << 20
+#: the format (delimiter, header, width) must show within this many bytes, else the input is refused:
+#: room for the first two lines at their longest
+SNIFF_LIMIT_BYTES = 2 * MAX_LINE_BYTES
 
 TEXT_SUFFIXES = tuple(s + gz for s in (".csv", ".tsv", ".txt") for gz in ("", ".gz"))
 _DELIMITERS = ("\t", ";", ",", "|")
 _SNIFF_LINES = 20
 _BOM = b"\xef\xbb\xbf"
+#: a run of blank lines (and the leading whitespace of the next line), skipped at C speed
+_BLANKS = re.compile(rb"[ \t\r\n\f\v]*")
 _GZIP_MAGIC = b"\x1f\x8b"
-_INFINITIES = ("inf", "infinity")
 #: (leading bytes, what the data is, what to do)
 _FOREIGN = (
     (b"\xff\xfe\x00\x00", "UTF-32 text", "save it as UTF-8"),
@@ -149,9 +151,13 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _line_blocks(pieces: Iterator[bytes], skip: int) -> Iterator[bytes]:
-    """Blocks of whole lines, about ``BLOCK_BYTES`` each, after the first ``skip`` bytes."""
+def _line_blocks(pieces: Iterator[bytes], skip: int, name: str, first_line: int) -> Iterator[bytes]:
+    """Blocks of whole lines, about ``BLOCK_BYTES`` each, after the first ``skip`` bytes.
+
+    A line longer than :data:`MAX_LINE_BYTES` is refused rather than gathered without bound.
+    """
     buf = bytearray()
+    line = first_line
     for piece in pieces:
         if skip:
             cut = min(skip, len(piece))
@@ -160,49 +166,25 @@ def _line_blocks(pieces: Iterator[bytes], skip: int) -> Iterator[bytes]:
         if len(buf) >= BLOCK_BYTES:
             cut = buf.rfind(b"\n") + 1
             if cut:
+                line += buf.count(b"\n", 0, cut)
                 yield bytes(buf[:cut])
                 del buf[:cut]
+            elif len(buf) > MAX_LINE_BYTES:
+                raise long_line(name, line)
     if buf:
         yield bytes(buf)
 
 
+def long_line(name: str, line: int) -> InputError:
+    """The refusal of a line (one sample) longer than :data:`MAX_LINE_BYTES`."""
+    return InputError(
+        f"{name} line {line} is longer than {MAX_LINE_BYTES >> 20} MB with no line break; lossctl reads one "
+        "sample per line and refuses longer lines: check that this is CSV text with one row per sample "
+        "(or save very wide rows as .npy)"
+    )
+
+
 # --------------------------------------------------------------------------- the grammar
-
-
-@dataclass(frozen=True)
-class Format:
-    """What the first lines say about a text input."""
-
-    delimiter: str | None  # None: runs of whitespace
-    names: tuple[str, ...] | None  # the header's names, or None without a header
-    width: int
-    header_line: int | None  # 1-based line number of the header
-    data_offset: int  # byte offset (in the decompressed stream) where the data lines start
-    data_line: int  # 1-based line number of the first line at data_offset
-    width_line: int  # 1-based line number of the line that set ``width`` (the header or the first row)
-
-    def describe_width(self) -> str:
-        return f"line {self.width_line}" + (" (the header)" if self.header_line else "")
-
-
-def _is_number(cell: str) -> bool:
-    s = cell.strip()
-    if not s or not s.isascii() or "_" in s:
-        return False
-    try:
-        float(s)
-    except ValueError:
-        return False
-    return True
-
-
-def _tokens(line: str, delimiter: str | None) -> list[str]:
-    if delimiter is None:
-        return line.split()
-    try:
-        return [c.strip() for c in next(csv.reader([line], delimiter=delimiter, skipinitialspace=True))]
-    except (csv.Error, StopIteration):
-        return [c.strip() for c in line.split(delimiter)]
 
 
 def _sniff(lines: Sequence[str]) -> str | None:
@@ -219,44 +201,34 @@ def _sniff(lines: Sequence[str]) -> str | None:
     return ","  # one column
 
 
-def _check_bytes(block: bytes, first_line: int, name: str) -> None:
-    """Refuse binary junk (NUL bytes) and text that is not UTF-8, naming the line."""
-    nul = block.find(b"\x00")
-    if nul >= 0:
-        line = first_line + block.count(b"\n", 0, nul)
-        raise InputError(
-            f"{name} line {line} holds binary data (a NUL byte), not text; "
-            "give a CSV/TSV file, or the right extension (.npy, .npz, .parquet) for a binary one"
-        )
-    if not block.isascii():
-        try:
-            block.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = first_line + block.count(b"\n", 0, e.start)
-            raise InputError(
-                f"{name} line {line} is not UTF-8 text (byte 0x{block[e.start]:02x}); re-save the file as UTF-8"
-            ) from None
+def _refuse_foreign(head: bytes, name: str) -> None:
+    """Refuse an input whose first bytes say it is UTF-16/32 text, a .npy, a zip or a Parquet file."""
+    for magic, what, fix in _FOREIGN:
+        if head.startswith(magic):
+            raise InputError(f"{name} is {what}, not UTF-8 CSV text; {fix}")
 
 
 def detect(head: bytes, eof: bool, name: str) -> Format | None:
     """The :class:`Format` of a text input from its first bytes; None if more bytes are needed."""
-    for magic, what, fix in _FOREIGN:
-        if head.startswith(magic):
-            raise InputError(f"{name} is {what}, not UTF-8 CSV text; {fix}")
+    _refuse_foreign(head, name)
     start = len(_BOM) if head.startswith(_BOM) else 0
     lines: list[tuple[int, int, str]] = []  # (line number, offset after the line, text)
     pos, number = start, 1
     while len(lines) < _SNIFF_LINES:
+        blank_end = _BLANKS.match(head, pos).end()  # type: ignore[union-attr]
+        if blank_end >= len(head):
+            break
+        line_start = max(pos, head.rfind(b"\n", pos, blank_end) + 1)
+        number += head.count(b"\n", pos, line_start)
+        pos = line_start
         end = head.find(b"\n", pos)
         if end < 0:
-            if not eof or pos >= len(head):
+            if not eof:
                 break
             end = len(head) - 1  # the last line has no newline
         raw = head[pos : end + 1]
-        _check_bytes(raw, number, name)
-        text = raw.decode("utf-8").rstrip("\r\n")
-        if text.strip():
-            lines.append((number, end + 1, text))
+        check_bytes(raw, number, name)
+        lines.append((number, end + 1, raw.decode("utf-8").rstrip("\r\n")))
         pos, number = end + 1, number + 1
     if not lines:
         if not eof:
@@ -267,116 +239,15 @@ def detect(head: bytes, eof: bool, name: str) -> Format | None:
         return None
     delimiter = _sniff([text for _, _, text in lines])
     number, after, text = lines[0]
-    cells = _tokens(text, delimiter)
-    if any(cells) and not any(_is_number(c) or _is_number(c.replace(",", ".", 1)) for c in cells):
+    cells = tokens(text, delimiter)
+    if any(cells) and not any(is_number(c) or is_number(c.replace(",", ".", 1)) for c in cells):
         if len(lines) < 2:
             raise InputError(
-                f"{name} has a header row ({', '.join(cells)[:80]}) but no data rows; "
+                f"{name} has a header row ({listing(cells, 10, show=column)}) but no data rows; "
                 "it needs one row of numbers per sample under the header"
             )
         return Format(delimiter, tuple(cells), len(cells), number, after, number + 1, number)
     return Format(delimiter, None, len(cells), None, start, 1, number)
-
-
-def _number(cell: str, line: int, column: int, fmt: Format, name: str) -> float:
-    s = cell.strip()
-    where = f"{name} line {line} column {column + 1}"
-    if not s:
-        raise InputError(
-            f"{where} is empty; lossctl does not guess missing values: fill it in, or write nan "
-            "(then --nan omit drops that sample)"
-        )
-    if not _is_number(s):
-        hint = ""
-        if fmt.delimiter == ";" and "," in s and _is_number(s.replace(",", ".", 1)):
-            hint = " (decimal commas are not supported: write 1.5, not 1,5)"
-        elif fmt.names is not None:
-            hint = " (select the numeric columns with --pred-cols/--label-cols)"
-        raise InputError(f"{where} is not a number: {s[:40]!r}{hint}")
-    value = float(s)
-    if math.isinf(value) and s.lstrip("+-").lower() not in _INFINITIES:
-        raise InputError(f"{where} is {s[:40]}, which overflows float64 (largest ±1.8e308); rescale the values")
-    return value
-
-
-def _reference(lines: Sequence[str], first_line: int, fmt: Format, cols: Sequence[int], name: str) -> np.ndarray:
-    """The reference parser: exact errors with line and column, values as Python's float reads them."""
-    rows: list[list[float]] = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        number = first_line + i
-        cells = _tokens(line.rstrip("\r"), fmt.delimiter)
-        if len(cells) != fmt.width:
-            raise InputError(
-                f"{name} line {number} has {len(cells)} values but {fmt.describe_width()} has {fmt.width}; "
-                "every row needs the same number of values (rows are samples)"
-            )
-        rows.append([_number(cells[j], number, j, fmt, name) for j in cols])
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(cols))
-
-
-def _lines(block: bytes) -> list[str]:
-    return block.decode("utf-8").split("\n")
-
-
-def _numpy_block(block: bytes, first_line: int, fmt: Format, cols: Sequence[int], name: str) -> np.ndarray:
-    """Parse a block with ``numpy.loadtxt``; anything unusual goes to :func:`_reference`."""
-    _check_bytes(block, first_line, name)
-    lines = _lines(block)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "input contained no data" for a block of blank lines
-            arr = np.loadtxt(
-                lines,
-                dtype=np.float64,
-                delimiter=fmt.delimiter,
-                comments=None,
-                quotechar='"' if fmt.delimiter else None,
-                ndmin=2,
-            )
-    except ValueError:
-        return _reference(lines, first_line, fmt, cols, name)
-    if arr.size == 0:
-        return _reference(lines, first_line, fmt, cols, name)
-    if arr.shape[1] != fmt.width or np.isinf(arr).any():
-        return _reference(lines, first_line, fmt, cols, name)
-    return arr[:, list(cols)] if list(cols) != list(range(fmt.width)) else arr
-
-
-def _arrow_block(block: bytes, first_line: int, fmt: Format, cols: Sequence[int], name: str) -> np.ndarray:
-    """Parse a block with pyarrow's multi-threaded CSV reader; anything unusual goes to :func:`_reference`."""
-    if fmt.delimiter is None:  # runs of whitespace: pyarrow splits on one character only
-        return _numpy_block(block, first_line, fmt, cols, name)
-    _check_bytes(block, first_line, name)
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    names = [f"c{j}" for j in range(fmt.width)]
-    wanted = [names[j] for j in cols]
-    try:
-        table = pacsv.read_csv(
-            pa.py_buffer(block),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=ARROW_BLOCK_BYTES, use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=fmt.delimiter, quote_char='"', ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=wanted,
-                column_types=dict.fromkeys(wanted, pa.float64()),
-                null_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return _reference(_lines(block), first_line, fmt, cols, name)
-    arr = np.empty((table.num_rows, len(wanted)), dtype=np.float64)
-    for j, column in enumerate(table.columns):
-        if column.null_count:
-            return _reference(_lines(block), first_line, fmt, cols, name)
-        arr[:, j] = column.to_numpy()
-    if np.isinf(arr).any():
-        return _reference(_lines(block), first_line, fmt, cols, name)
-    return arr
 
 
 # --------------------------------------------------------------------------- sources
@@ -393,14 +264,14 @@ class _TextInput:
         head = bytearray()
         eof = False
         while not eof and len(head) <= BIG_FILE_BYTES:
-            piece = next(stream, None)
-            eof = piece is None
-            head += piece or b""
+            eof = not self._grow(head, stream)
         fmt = detect(bytes(head), eof, name)
-        while fmt is None:  # no data line in the first BIG_FILE_BYTES (very long lines or many blank lines)
-            piece = next(stream, None)
-            eof = piece is None
-            head += piece or b""
+        while fmt is None:  # no data line yet: very long lines or many blank lines
+            if len(head) > SNIFF_LIMIT_BYTES:
+                raise self._no_format(bytes(head))
+            target = min(2 * len(head), SNIFF_LIMIT_BYTES + 1)  # doubling between detections: linear time
+            while not eof and len(head) < target:
+                eof = not self._grow(head, stream)
             fmt = detect(bytes(head), eof, name)
         self.format = fmt
         self.small = eof and len(head) <= BIG_FILE_BYTES
@@ -411,12 +282,43 @@ class _TextInput:
             self._head = self._rest = None
         self._cache: dict[tuple[int, ...], np.ndarray] = {}
 
+    def _grow(self, head: bytearray, stream: Iterator[bytes]) -> bool:
+        """Append the next piece to ``head``, refusing binary data at once; False at the end of the input."""
+        piece = next(stream, None)
+        if piece is None:
+            return False
+        if not head:
+            _refuse_foreign(piece, self.name)
+        if b"\x00" in piece:  # e.g. /dev/zero or a binary file named .csv: refused before any line is sought
+            check_bytes(bytes(head[head.rfind(b"\n") + 1 :]) + piece, 1 + head.count(b"\n"), self.name)
+        head += piece
+        return True
+
+    def _no_format(self, head: bytes) -> InputError:
+        """The refusal of an input whose first :data:`SNIFF_LIMIT_BYTES` hold no two complete data lines."""
+        pos = 0
+        for _ in range(2):
+            blank_end = _BLANKS.match(head, pos).end()  # type: ignore[union-attr]
+            line = 1 + head.count(b"\n", 0, pos)
+            if blank_end >= len(head):
+                where = "" if pos == 0 else f" after line {line - 1}"
+                return InputError(
+                    f"{self.name} holds only blank lines{where} in its first {SNIFF_LIMIT_BYTES >> 20} MB; "
+                    "it needs one row of numbers per sample (rows are samples)"
+                )
+            line_start = max(pos, head.rfind(b"\n", pos, blank_end) + 1)
+            end = head.find(b"\n", line_start)
+            if end < 0:
+                return long_line(self.name, 1 + head.count(b"\n", 0, line_start))
+            pos = end + 1
+        return long_line(self.name, 1 + head.count(b"\n", 0, pos))  # pragma: no cover - detect found two lines
+
     def chunks(self, cols: tuple[int, ...]) -> Iterator[np.ndarray]:
         fmt = self.format
         if self.small:
             if cols not in self._cache:
                 block = self._head[fmt.data_offset :]  # type: ignore[index]
-                self._cache[cols] = _numpy_block(block, fmt.data_line, fmt, cols, self.name)
+                self._cache[cols] = numpy_block(block, fmt.data_line, fmt, cols, self.name)
             yield self._cache[cols]
             return
         if self._replayable:
@@ -425,31 +327,47 @@ class _TextInput:
             pieces = _chain(self._head, self._rest)  # type: ignore[arg-type]
             self._head = None
         else:
-            raise InputError(f"{self.name} can be read only once (standard input)")
+            raise InputError(
+                f"{self.name} can be read only once (standard input or a pipe) and is needed twice here; "
+                "save it to a file first"
+            )
         line = fmt.data_line
-        for block in _line_blocks(pieces, fmt.data_offset):
-            yield _arrow_block(block, line, fmt, cols, self.name)
+        for block in _line_blocks(pieces, fmt.data_offset, self.name, line):
+            yield arrow_block(block, line, fmt, cols, self.name)
             line += block.count(b"\n")
 
     def source(self, cols: Sequence[int] | None = None) -> Source:
         fmt = self.format
         picked = tuple(range(fmt.width)) if cols is None else tuple(cols)
         unique = tuple(sorted(set(picked)))
-        order = [unique.index(c) for c in picked]
+        position = {c: i for i, c in enumerate(unique)}
+        order = [position[c] for c in picked]
+        same = unique == picked
 
         def chunks(rows: int) -> Iterator[np.ndarray]:
             for arr in self.chunks(unique):
                 if len(arr):
-                    yield arr if list(unique) == list(picked) else arr[:, order]
+                    yield arr if same else arr[:, order]
 
         names = None if fmt.names is None else tuple(fmt.names[c] for c in picked)
         return Source(self.name, chunks, "float64", column_names=names, width=len(picked), project=self.source)
 
 
-def text_source(path: str, name: str) -> Source:
-    """A :class:`Source` over a text file (``.csv .tsv .txt``, optionally gzip-compressed)."""
+def text_source(path: str, name: str, *, regular: bool = True) -> Source:
+    """A :class:`Source` over a text file (``.csv .tsv .txt``, optionally gzip-compressed).
+
+    A regular file is re-read from disk for each pass; anything else (a named
+    pipe, a device) is opened once and read once, like standard input.
+    """
     gz = path.lower().endswith(".gz")
-    return _TextInput(name, lambda: _decompressed(_file_pieces(path, name), name, gz), replayable=True).source()
+    if regular:
+        return _TextInput(name, lambda: _decompressed(_file_pieces(path, name), name, gz), replayable=True).source()
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - held for the run: a pipe cannot be reopened
+    except OSError as e:
+        raise InputError(f"{name} cannot be opened ({e.strerror}); check its permissions") from None
+    pieces = _read_pieces(f, name)
+    return _TextInput(name, lambda: _decompressed(pieces, name, gz), replayable=False).source()
 
 
 def stdin_source(stream: IO | None = None, name: str = "<stdin>") -> Source:
