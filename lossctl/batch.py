@@ -440,7 +440,7 @@ def _fault(max_memory: float | None):
             how = f"killed by signal {fault.signal}"
             if max_memory:
                 how += f"; it may have hit --max-memory {max_memory:g} MB"
-            elif fault.signal == signal.SIGKILL:
+            elif fault.signal == getattr(signal, "SIGKILL", 9):
                 how += ", e.g. out of memory"
         else:
             how = f"exited with code {fault.exitcode}"

@@ -31,6 +31,10 @@ from typing import Any
 
 #: how long a worker told to stop may take before it is killed
 STOP_GRACE_SECONDS = 1.0
+#: what a worker sends when it begins a job
+_STARTED = "started"
+#: what :meth:`_Worker.receive` returns while the job is still running
+_BUSY = object()
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,7 @@ def _serve(conn, parent: int, func: Callable, initializer: Callable | None, init
             if job is None:
                 return
             index, item = job
+            conn.send(_STARTED)  # the time budget counts from here, not from a spawned worker's start-up
             try:
                 answer = func(item)
                 conn.send((index, answer))
@@ -114,6 +119,7 @@ class _Worker:
         child.close()  # the worker holds the only other end: its death reads as end-of-file here
         self.index: int | None = None
         self.deadline: float | None = None
+        self.timeout: float | None = None
         self.served = 0
 
     def give(self, index: int, item: Any, timeout: float | None) -> bool:
@@ -124,15 +130,22 @@ class _Worker:
         except OSError:
             return False
         self.index = index
-        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout  # reset when it starts
         return True
 
     def receive(self) -> Any:
-        """The answer to the job in flight, or the :class:`Fault` of a worker that died on it."""
+        """The answer to the job in flight, ``_BUSY`` if the worker only said it started, or the
+        :class:`Fault` of a worker that died on it."""
         try:
-            if self.conn.poll():
-                _, answer = self.conn.recv()
-                return answer
+            while self.conn.poll():
+                message = self.conn.recv()
+                if message != _STARTED:
+                    return message[1]
+                if self.timeout is not None:
+                    self.deadline = time.monotonic() + self.timeout
+            if self.process.exitcode is None:
+                return _BUSY
         except (EOFError, OSError):
             pass
         self.process.join(STOP_GRACE_SECONDS)
@@ -260,6 +273,8 @@ def _collect(pool: list[_Worker], timeout: float | None) -> list[tuple[int, int,
             continue
         if worker.conn in ready or worker.process.sentinel in ready:
             answer = worker.receive()
+            if answer is _BUSY:
+                continue
         elif worker.deadline is not None and now >= worker.deadline:
             worker.kill()
             answer = Fault("timeout", seconds=timeout)
