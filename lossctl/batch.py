@@ -435,7 +435,9 @@ def _fault(max_memory: float | None):
                 check, f"{check.predictions} took longer than {fault.seconds:g} s; raise --timeout or check the file"
             )
         if fault.kind == "crashed":
-            return _error(check, f"internal error while checking {check.predictions}: {fault.detail} (please report it)")
+            return _error(
+                check, f"internal error while checking {check.predictions}: {fault.detail} (please report it)"
+            )
         if fault.signal is not None:
             how = f"killed by signal {fault.signal}"
             if max_memory:
@@ -474,6 +476,7 @@ def run_checks(
             return
         if fork:  # import the readers and read each labels file once here; the forked workers inherit them
             from . import api  # noqa: F401
+
             for label in dict.fromkeys(c.labels for c in checks if not c.error):
                 if os.path.isfile(label.rsplit(":", 1)[0] if ".npz:" in label else label):  # not a pipe or device
                     try:

@@ -148,6 +148,10 @@ class _Worker:
                 return _BUSY
         except (EOFError, OSError):
             pass
+        return self.death()
+
+    def death(self) -> Fault:
+        """Make sure the worker is gone (reaped, not a zombie) and say how it ended."""
         self.process.join(STOP_GRACE_SECONDS)
         self.kill()
         code = self.process.exitcode
@@ -223,7 +227,8 @@ def ordered_map(
 
     with _signals_end_the_run():
         try:
-            pool = [_Worker(context, func, initializer, initargs) for _ in range(min(workers, len(items)))]
+            for _ in range(min(workers, len(items))):  # one at a time, so that the cleanup below sees each
+                pool.append(_Worker(context, func, initializer, initargs))
             while done < len(items):
                 for slot in range(len(pool)):
                     while pool[slot].index is None and todo:
@@ -233,7 +238,7 @@ def ordered_map(
                         if pool[slot].served:  # it died between jobs: the job goes to a fresh worker
                             todo.appendleft(index)
                         else:  # a fresh worker that cannot take one job would fail them all: fault this one
-                            settle(index, pool[slot].receive())
+                            settle(index, pool[slot].death())
                         pool[slot].kill()
                         pool[slot] = _Worker(context, func, initializer, initargs)
                 for slot, index, answer in _collect(pool, timeout):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ import pytest
 
 from lossctl import api, batch
 from lossctl.batch import plan, run_checks
+from lossctl.pool import ordered_map
 from tests.conftest import assert_error
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/fd").is_dir() or not hasattr(os, "mkfifo"), reason="Linux only")
@@ -109,6 +111,54 @@ def reader_of(fifo: Path, parent: int, seconds: float = 20) -> tuple[int, int]:
 
 def rows(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines()]
+
+
+# --------------------------------------------------------------------------- the pool itself
+
+
+def _job(item):
+    if item == "exit":
+        os._exit(5)
+    if item == "raise":
+        raise ValueError("boom")
+    if item == "sleep":
+        time.sleep(60)
+    return item * 10
+
+
+def _fault(item, fault):
+    return (item, fault.kind, fault.exitcode, fault.seconds, fault.detail)
+
+
+def test_pool_answers_every_item_in_order_whatever_its_worker_does():
+    items = [1, "exit", 2, "raise", 3, "sleep", 4]
+    got = list(ordered_map(_job, items, 2, context=multiprocessing.get_context("fork"), timeout=1, on_fault=_fault))
+    assert got == [
+        10,
+        ("exit", "died", 5, None, ""),
+        20,
+        ("raise", "crashed", None, None, "ValueError: boom"),
+        30,
+        ("sleep", "timeout", None, 1, ""),
+        40,
+    ]
+    assert children(os.getpid()) == []
+
+
+def test_pool_whose_workers_die_at_start_still_answers_each_item_once():
+    got = list(
+        ordered_map(
+            _job,
+            [1, 2, 3],
+            2,
+            context=multiprocessing.get_context("fork"),
+            on_fault=_fault,
+            initializer=os._exit,
+            initargs=(7,),
+        )
+    )
+    assert got == [(i, "died", 7, None, "") for i in (1, 2, 3)]  # not an endless supply of fresh workers
+    assert children(os.getpid()) == []
 
 
 # --------------------------------------------------------------------------- a killed worker
@@ -205,7 +255,9 @@ def test_memory_error_in_a_worker_is_an_error_row_and_the_worker_goes_on(monkeyp
     monkeypatch.chdir(tmp_path)
     files = make_files(tmp_path, 3)
     real = api.evaluate
-    monkeypatch.setattr(api, "evaluate", lambda spec, pred, *a, **kw: (_hungry if "001" in pred else real)(spec, pred, *a, **kw))
+    monkeypatch.setattr(
+        api, "evaluate", lambda spec, pred, *a, **kw: (_hungry if "001" in pred else real)(spec, pred, *a, **kw)
+    )
     results = list(run_checks(plan("mse", files, "y.csv"), jobs=1, max_memory=50))
     assert [r.status for r in results] == ["pass", "error", "pass"]
     assert results[1].message == "p001.csv needs more memory than --max-memory 50 MB; raise it or check the file"

@@ -32,9 +32,7 @@ def _format(fmt: str | None) -> str:
     if default in CHECK_FORMATS:
         return default
     if default not in FORMATS:  # a typo in the environment is refused, as by `lossctl LOSS`
-        raise UsageError(
-            f"unknown format {default!r} (from LOSSCTL_FORMAT); choose one of: {', '.join(CHECK_FORMATS)}"
-        )
+        raise UsageError(f"unknown format {default!r} (from LOSSCTL_FORMAT); choose one of: {', '.join(CHECK_FORMATS)}")
     return "table" if sys.stdout.isatty() else "tsv"  # e.g. LOSSCTL_FORMAT=plain, which check has not
 
 
