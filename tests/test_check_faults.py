@@ -161,6 +161,21 @@ def test_pool_whose_workers_die_at_start_still_answers_each_item_once():
     assert children(os.getpid()) == []
 
 
+def test_giving_work_to_a_dead_worker_does_not_kill_the_parent_with_sigpipe():
+    script = (
+        "import multiprocessing, signal\n"
+        "from lossctl.pool import _Worker\n"
+        "signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as lossctl's main() does\n"
+        "w = _Worker(multiprocessing.get_context('fork'), abs, None, ())\n"
+        "w.process.kill(); w.process.join()\n"
+        "print(w.give(0, 1, None), w.death().signal)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "False 9\n", "")
+
+
 # --------------------------------------------------------------------------- a killed worker
 
 
