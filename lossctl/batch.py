@@ -408,6 +408,8 @@ def _worker_init(max_memory: float | None) -> None:
     8 MB per thread stack: 140 MB for a 5-row file), so it would fail small files.
     """
     global _MEMORY_LIMIT_MB
+    from . import api  # noqa: F401 - a spawned worker imports the readers now, outside each file's time budget
+
     if not max_memory:
         return
     import resource

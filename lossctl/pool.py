@@ -31,6 +31,8 @@ from typing import Any
 
 #: how long a worker told to stop may take before it is killed
 STOP_GRACE_SECONDS = 1.0
+#: how long a new worker may take to start before its first job counts as hanging
+START_SECONDS = 60.0
 #: what a worker sends when it begins a job
 _STARTED = "started"
 #: what :meth:`_Worker.receive` returns while the job is still running
@@ -131,7 +133,8 @@ class _Worker:
             return False
         self.index = index
         self.timeout = timeout
-        self.deadline = None if timeout is None else time.monotonic() + timeout  # reset when it starts
+        # until it says it started, allow for a start-up (spawn imports numpy...), then ``timeout`` from then on
+        self.deadline = None if timeout is None else time.monotonic() + START_SECONDS + timeout
         return True
 
     def receive(self) -> Any:

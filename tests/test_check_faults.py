@@ -250,7 +250,7 @@ def test_spawn_fallback_has_the_same_budget(monkeypatch, tmp_path):
     monkeypatch.setattr(batch.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     files = make_files(tmp_path, 4, fifo_at=2)
     results = list(run_checks(plan("mse", files, "y.csv"), jobs=2, timeout=2))
-    assert [r.status for r in results] == ["pass", "pass", "error", "pass"]
+    assert [r.status for r in results] == ["pass", "pass", "error", "pass"], [r.message for r in results]
     assert results[2].message == "p002.csv took longer than 2 s; raise --timeout or check the file"
     assert [r.value for r in results if r.value is not None] == pytest.approx([0, 1e-4, 9e-4])
 
