@@ -166,6 +166,7 @@ def check(
             min=0,
             metavar="SECONDS",
             help="Give up on a file after this long: its row says error and the rest go on (0: no limit).",
+            show_default=f"{DEFAULT_TIMEOUT:g}",
         ),
     ] = DEFAULT_TIMEOUT,
     max_memory: Annotated[
