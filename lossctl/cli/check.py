@@ -17,7 +17,7 @@ CHECK_FORMATS = ("table", "json", "jsonl", "csv", "tsv")
 #: show a progress bar (on a terminal) from this many files on
 PROGRESS_MIN_FILES = 10
 #: --timeout's default, in seconds: generous, so only a hanging or runaway file meets it
-DEFAULT_TIMEOUT = 300.0
+DEFAULT_TIMEOUT = 300
 
 
 def _format(fmt: str | None) -> str:
@@ -166,7 +166,6 @@ def check(
             min=0,
             metavar="SECONDS",
             help="Give up on a file after this long: its row says error and the rest go on (0: no limit).",
-            show_default=f"{DEFAULT_TIMEOUT:g}",
         ),
     ] = DEFAULT_TIMEOUT,
     max_memory: Annotated[
