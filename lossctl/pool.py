@@ -37,6 +37,8 @@ START_SECONDS = 60.0
 _STARTED = "started"
 #: what :meth:`_Worker.receive` returns while the job is still running
 _BUSY = object()
+#: what :func:`_collect` returns for a job whose worker died before starting it
+_AGAIN = object()
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ class _Worker:
         self.index: int | None = None
         self.deadline: float | None = None
         self.timeout: float | None = None
+        self.started = False
         self.served = 0
 
     def give(self, index: int, item: Any, timeout: float | None) -> bool:
@@ -133,6 +136,7 @@ class _Worker:
             return False
         self.index = index
         self.timeout = timeout
+        self.started = False
         # until it says it started, allow for a start-up (spawn imports numpy...), then ``timeout`` from then on
         self.deadline = None if timeout is None else time.monotonic() + START_SECONDS + timeout
         return True
@@ -145,6 +149,7 @@ class _Worker:
                 message = self.conn.recv()
                 if message != _STARTED:
                     return message[1]
+                self.started = True
                 if self.timeout is not None:
                     self.deadline = time.monotonic() + self.timeout
             if self.process.exitcode is None:
@@ -245,7 +250,10 @@ def ordered_map(
                         pool[slot].kill()
                         pool[slot] = _Worker(context, func, initializer, initargs)
                 for slot, index, answer in _collect(pool, timeout):
-                    settle(index, answer)
+                    if answer is _AGAIN:
+                        todo.appendleft(index)
+                    else:
+                        settle(index, answer)
                     if pool[slot].process.exitcode is not None:  # died or killed: a fresh one takes the rest
                         pool[slot] = _Worker(context, func, initializer, initargs)
                 while done in answers:
@@ -283,6 +291,8 @@ def _collect(pool: list[_Worker], timeout: float | None) -> list[tuple[int, int,
             answer = worker.receive()
             if answer is _BUSY:
                 continue
+            if isinstance(answer, Fault) and not worker.started and worker.served:
+                answer = _AGAIN  # it died between jobs (e.g. the OOM killer took an idle worker): not this job's fault
         elif worker.deadline is not None and now >= worker.deadline:
             worker.kill()
             answer = Fault("timeout", seconds=timeout)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossctl import api, batch
+from lossctl import api, batch, pool
 from lossctl.batch import plan, run_checks
 from lossctl.pool import ordered_map
 from tests.conftest import assert_error
@@ -159,6 +159,23 @@ def test_pool_whose_workers_die_at_start_still_answers_each_item_once():
     )
     assert got == [(i, "died", 7, None, "") for i in (1, 2, 3)]  # not an endless supply of fresh workers
     assert children(os.getpid()) == []
+
+
+class _DieOnArrival:
+    """Unpickling it in the worker ends the worker before the job starts."""
+
+    def __reduce__(self):
+        return (os._exit, (9,))
+
+
+def test_job_whose_worker_dies_before_starting_it_is_retried_once(monkeypatch):
+    started = []
+    real = pool._Worker.__init__
+    monkeypatch.setattr(pool._Worker, "__init__", lambda self, *a: started.append(1) or real(self, *a))
+    items = [1, _DieOnArrival(), 2]
+    got = list(ordered_map(_job, items, 1, context=multiprocessing.get_context("fork"), on_fault=_fault))
+    assert got == [10, (items[1], "died", 9, None, ""), 20]
+    assert len(started) == 3  # the first worker; a fresh one for the retry, which dies too; one for the rest
 
 
 def test_giving_work_to_a_dead_worker_does_not_kill_the_parent_with_sigpipe():
