@@ -219,29 +219,18 @@ def test_worker_killed_mid_batch_becomes_one_error_row_and_the_rest_are_checked(
 
 def test_300_files_two_workers_one_killed_all_rows_come_out(tmp_path):
     files = make_files(tmp_path, 300, fifo_at=150)
-    proc = start(tmp_path, *files, "-j", "2", "--timeout", "60")
+    proc = start(tmp_path, *files, "-j", "2", "--timeout", "60", "--max", "8.9")  # p299 fails: 2.99² > 8.9
     worker, fd = reader_of(tmp_path / files[150], proc.pid)
     os.kill(worker, signal.SIGKILL)
     out, err = proc.communicate(timeout=60)
     os.close(fd)
     got = rows(out)
-    assert proc.returncode == 2, err
+    assert proc.returncode == 2, err  # an error row outranks a failed bound (exit 1)
     assert [r["file"] for r in got] == files
-    assert [i for i, r in enumerate(got) if r["status"] != "pass"] == [150]
+    assert [(i, r["status"]) for i, r in enumerate(got) if r["status"] != "pass"] == [(150, "error"), (299, "fail")]
     assert got[150]["status"] == "error" and "worker died while reading p150.csv" in got[150]["message"]
     assert got[299]["value"] == pytest.approx(2.99**2)
-    assert err.count("\n") == 1
-
-
-def test_a_gate_failure_beside_a_killed_worker_still_exits_2(tmp_path):
-    files = make_files(tmp_path, 3, fifo_at=2)
-    proc = start(tmp_path, *files, "-j", "2", "--max", "1e-5")  # p001 fails its bound
-    worker, fd = reader_of(tmp_path / files[2], proc.pid)
-    os.kill(worker, signal.SIGKILL)
-    out, err = proc.communicate(timeout=30)
-    os.close(fd)
-    assert proc.returncode == 2  # an error row outranks a failed bound (exit 1)
-    assert [r["status"] for r in rows(out)] == ["pass", "fail", "error"]
+    assert err.count("error: ") == 1
 
 
 # --------------------------------------------------------------------------- time and memory budgets
@@ -250,15 +239,15 @@ def test_a_gate_failure_beside_a_killed_worker_still_exits_2(tmp_path):
 def test_hanging_input_times_out_and_the_others_pass(tmp_path):
     files = make_files(tmp_path, 4, fifo_at=1)
     began = time.monotonic()
-    proc = start(tmp_path, *files, "-j", "1", "--timeout", "2")
+    proc = start(tmp_path, *files, "-j", "1", "--timeout", "1")
     out, err = proc.communicate(timeout=30)
     took = time.monotonic() - began
     got = rows(out)
     assert proc.returncode == 2, err
     assert [r["status"] for r in got] == ["pass", "error", "pass", "pass"]
-    assert got[1]["message"] == f"{files[1]} took longer than 2 s; raise --timeout or check the file"
+    assert got[1]["message"] == f"{files[1]} took longer than 1 s; raise --timeout or check the file"
     assert err == f"error: {got[1]['message']}\n"
-    assert 2 <= took < 12, took  # the budget plus start-up on a busy machine, not forever
+    assert 1 <= took < 10, took  # the budget plus start-up on a busy machine, not forever
 
 
 def test_spawn_fallback_has_the_same_budget(monkeypatch, tmp_path):
@@ -266,9 +255,9 @@ def test_spawn_fallback_has_the_same_budget(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(batch.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     files = make_files(tmp_path, 4, fifo_at=2)
-    results = list(run_checks(plan("mse", files, "y.csv"), jobs=2, timeout=2))
+    results = list(run_checks(plan("mse", files, "y.csv"), jobs=2, timeout=1))
     assert [r.status for r in results] == ["pass", "pass", "error", "pass"], [r.message for r in results]
-    assert results[2].message == "p002.csv took longer than 2 s; raise --timeout or check the file"
+    assert results[2].message == "p002.csv took longer than 1 s; raise --timeout or check the file"
     assert [r.value for r in results if r.value is not None] == pytest.approx([0, 1e-4, 9e-4])
 
 
@@ -338,7 +327,7 @@ def test_ctrl_c_kills_and_reaps_every_worker(monkeypatch, tmp_path):
     assert next(results).status == "pass"
     workers = set(children(os.getpid())) - before
     assert len(workers) == 2
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         next(results)  # waiting for the FIFO when Ctrl-C comes
@@ -350,6 +339,7 @@ def test_ctrl_c_kills_and_reaps_every_worker(monkeypatch, tmp_path):
 def test_signal_to_the_parent_ends_it_and_its_workers(tmp_path, signum, code):
     files = make_files(tmp_path, 4, fifo_at=1)
     proc = start(tmp_path, *files, "-j", "2", "--timeout", "60")
+    first = proc.stdout.readline()
     worker, fd = reader_of(tmp_path / files[1], proc.pid)
     workers = children(proc.pid)
     proc.send_signal(signum)
@@ -357,7 +347,7 @@ def test_signal_to_the_parent_ends_it_and_its_workers(tmp_path, signum, code):
     os.close(fd)
     assert proc.returncode == code, err
     assert "Traceback" not in err
-    assert rows(out)[0]["file"] == files[0]
+    assert [r["file"] for r in rows(first + out)] == files[:1]  # p001 hangs, so nothing after it came out
     deadline = time.monotonic() + 0.1  # well before a worker would notice by itself that its parent is gone
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.01)
