@@ -354,6 +354,20 @@ def test_signal_to_the_parent_ends_it_and_its_workers(tmp_path, signum, code):
     assert not any(alive(pid) for pid in workers)
 
 
+def test_workers_end_themselves_when_the_parent_is_killed(tmp_path):
+    files = make_files(tmp_path, 3, fifo_at=1)
+    proc = start(tmp_path, *files, "-j", "2", "--timeout", "60")
+    worker, fd = reader_of(tmp_path / files[1], proc.pid)
+    workers = children(proc.pid)
+    proc.kill()  # no chance to clean up
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.close(fd)
+    assert not any(alive(pid) for pid in workers)
+
+
 # --------------------------------------------------------------------------- option plumbing
 
 
