@@ -8,6 +8,7 @@ holds that FIFO open (found through /proc), as the OOM killer would do it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import multiprocessing
@@ -52,16 +53,43 @@ def make_files(folder: Path, n: int, fifo_at: int | None = None) -> list[str]:
     return names
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_running():
+    """A failing test (a planted hang, a timeout) must not leave lossctl or its workers running."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            for pid in children(proc.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
 def start(folder: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     """``python -m lossctl check mse ARGS --labels y.csv -f jsonl`` in ``folder``, running."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "lossctl", "check", "mse", *args, "--labels", "y.csv", "-f", "jsonl"],
+    return _popen(
+        [sys.executable, "-m", "lossctl", "check", "mse", *args, "--labels", "y.csv", "-f", "jsonl"], folder, env
+    )
+
+
+def _popen(command: list[str], folder: Path, env: dict | None = None) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        command,
         cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
+    _STARTED.append(proc)
+    return proc
 
 
 def children(pid: int) -> list[int]:
@@ -300,14 +328,19 @@ def test_decompression_bomb_under_max_memory_is_an_error_row(tmp_path):
     (tmp_path / "checks.csv").write_text(
         f"predictions,labels,loss\n{files[0]},y.csv,mse\nbomb.npz,bomb.npz,mse\n{files[1]},y.csv,mse\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lossctl", "check", "--manifest", "checks.csv", "--max-memory", "32", "-f", "jsonl"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    command = [
+        sys.executable,
+        "-m",
+        "lossctl",
+        "check",
+        "--manifest",
+        "checks.csv",
+        "--max-memory",
+        "32",
+        "-f",
+        "jsonl",
+    ]
+    proc = _popen(command, tmp_path)
     out, err = proc.communicate(timeout=30)
     got = rows(out)
     assert proc.returncode == 2, err
