@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from .compute import Report, compute, signature
+from .compute import Report, compute
 from .errors import UsageError
-from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_batches
+from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_chunks
 from .io.columns import select, split
 from .losses import Loss, Params, get_loss
 
@@ -27,8 +28,9 @@ def evaluate(
 ) -> Report:
     """Read ``predictions``, ``labels`` (and ``weights``) and compute ``loss`` under every convention.
 
-    Inputs are paths (``.csv .tsv .txt .npy .npz[:key] .parquet``) or ``-`` for
-    CSV on standard input; ``labels`` may also be an opened
+    Inputs are paths (``.csv .tsv .txt .npy .npz[:key] .parquet .safetensors[:name]
+    .arrow .feather .jsonl .h5[:dataset]``), a quoted glob or ``@list.txt`` of such
+    files read as one array, or ``-`` for CSV on standard input; ``labels`` may also be an opened
     :class:`~lossctl.io.Source`, so labels shared by many checks are read once.
     Warnings for the user (e.g. labels read as class indices) are returned in
     ``Report.notes``. ``pred_cols``/``label_cols`` select columns (see
@@ -60,7 +62,7 @@ def evaluate(
     if spec.index_labels and label_src.columns() == 1 and pred_src.columns() > 1:
         notes.append(f"{label_src.name} has one column: read as class indices ({spec.index_labels})")
         spec = get_loss(spec.index_labels)
-    reader = read_batches(
+    reader = read_chunks(
         pred_src, label_src, weight_src, indices=spec.labels == "indices", chunk_rows=chunk_rows, nan=nan
     )
     names = {"predictions": pred_src.name, "labels": label_src.name}
@@ -76,8 +78,64 @@ def evaluate(
         dtype=pred_src.dtype,
         notes=notes,
     )
-    report.dropped = reader.dropped
+    files = tuple(s.files for s in (pred_src, label_src, weight_src) if s is not None)
+    notes_out = report.notes
     if reader.dropped:
-        report.notes.append(f"dropped {reader.dropped} samples with NaN (--nan omit)")
-        report.signature = signature(report, spec)
+        notes_out = (*notes_out, f"dropped {reader.dropped} samples with NaN (--nan omit)")
+    report = replace(report, dropped=reader.dropped, notes=notes_out, files=files)
     return report
+
+
+#: the parts of a Report that :func:`to_frame` returns as a table
+FRAME_PARTS = ("conventions", "frameworks", "per_sample", "per_output")
+
+
+def to_frame(report: Report, part: str = "conventions"):
+    """A part of ``report`` as a pandas DataFrame, for notebooks (pandas is imported only here).
+
+    ``conventions``: one row per scalar convention, indexed by name (divisor, n, value, note;
+    an undefined value is NaN); ``frameworks``: one row per framework entry (framework, api,
+    call, value, convention, note); ``per_sample``: one ``loss`` per sample, indexed by row
+    counted from 1; ``per_output``: one ``loss`` per output column, indexed from 0 like --pred-cols.
+
+    >>> r = evaluate("mse", "sample_data/preds.csv", "sample_data/labels.csv")
+    >>> frame = to_frame(r)
+    >>> frame.loc["batch_mean", "divisor"], int(frame.loc["batch_mean", "n"]), float(round(frame.loc["batch_mean", "value"], 12))
+    ('N', 2, 0.235)
+    """
+    import numpy as np
+    import pandas as pd
+
+    if part in ("per_sample", "per_output"):
+        values = report.convention(part).value
+        index = pd.RangeIndex(1, len(values) + 1, name="row") if part == "per_sample" else None
+        frame = pd.DataFrame({"loss": np.asarray(values, dtype=np.float64)}, index=index)
+        frame.index.name = frame.index.name or "output"
+        return frame
+    if part == "frameworks":
+        rows = [
+            {
+                "framework": r.framework,
+                "api": r.api,
+                "call": r.call,
+                "value": r.value,
+                "convention": r.convention,
+                "note": r.note,
+            }
+            for r in report.frameworks
+        ]
+        return pd.DataFrame(rows, columns=["framework", "api", "call", "value", "convention", "note"])
+    if part != "conventions":
+        raise UsageError(f"unknown part {part!r}; choose one of: {', '.join(FRAME_PARTS)}")
+    rows = [
+        {
+            "convention": c.name,
+            "divisor": c.divisor,
+            "n": c.n,
+            "value": np.nan if c.value is None else c.value,
+            "note": c.note,
+        }
+        for c in report.conventions
+        if c.divisor is not None
+    ]
+    return pd.DataFrame(rows, columns=["convention", "divisor", "n", "value", "note"]).set_index("convention")

@@ -1,6 +1,6 @@
-"""The one place where a loss meets the conventions: batches in, a Report out.
+"""The one place where a loss meets the conventions: chunks in, a Report out.
 
-:func:`compute` makes a single pass over aligned batches of rows and
+:func:`compute` makes a single pass over aligned chunks of rows and
 accumulates, in float64, everything every convention and every framework value
 needs (totals, per-output sums, weighted sums, and per-sample losses when
 asked for). Chunk sums are pairwise (numpy) and carried across chunks with
@@ -11,7 +11,7 @@ beyond the last bit or two.
 Framework entries marked ``OWN`` report the loss's own per-sample values, so
 their sums are the convention totals and cost nothing per chunk; other entries
 are evaluated once per chunk per distinct function. When the reader says every
-value is exactly a float32 (``batches.float32_exact``), Keras's float32 cast is
+value is exactly a float32 (``chunks.float32_exact``), Keras's float32 cast is
 the identity and its ``OWN`` entries are free too. Row and column sums are only
 computed when a shown convention needs them (``-c mean`` needs neither).
 """
@@ -19,64 +19,20 @@ computed when a shown convention needs them (``-c mean`` needs neither).
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
-from . import __version__
+from .chunk import Chunk
 from .conventions import BY_NAME, Totals, applicable, get_convention
 from .errors import InputError, UsageError
 from .frameworks import OWN, Framework, as_float32
-from .losses import Batch, DomainError, Loss, Params
+from .losses import DomainError, Loss
+from .params import Params
+from .report import ConventionResult, FrameworkResult, Report, Signature
 
-
-@dataclass
-class ConventionResult:
-    name: str
-    divisor: str | None
-    n: float | None
-    value: float | np.ndarray | None
-    meaning: str
-    users: str
-    note: str | None = None
-    short: str = ""
-
-    @property
-    def vector(self) -> bool:
-        return self.divisor is None
-
-
-@dataclass
-class FrameworkResult:
-    framework: str
-    api: str
-    call: str
-    value: float
-    convention: str | None
-    note: str | None = None
-
-
-@dataclass
-class Report:
-    loss: str
-    shape: tuple[int, int]
-    dtype: str
-    params: Params
-    weighted: bool
-    conventions: list[ConventionResult]
-    frameworks: list[FrameworkResult]
-    primary: str
-    notes: list[str] = field(default_factory=list)
-    dropped: int = 0
-    signature: str = ""
-    version: str = __version__
-
-    def convention(self, name: str) -> ConventionResult:
-        for c in self.conventions:
-            if c.name == name:
-                return c
-        raise KeyError(name)
+__all__ = ["ConventionResult", "FrameworkResult", "Report", "Signature", "compute"]
 
 
 class _Sum:
@@ -125,9 +81,9 @@ class _VectorSum:
             return np.where(np.isfinite(self.s), self.s + self.c, self.s)
 
 
-def _per_sample(loss: Loss, batch: Batch, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
-    """The loss's own per-sample values ``l_i`` of a batch, and its element terms (None for kind="sample")."""
-    terms = np.asarray(loss.terms(batch, params), dtype=np.float64)
+def _per_sample(loss: Loss, chunk: Chunk, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
+    """The loss's own per-sample values ``l_i`` of a chunk, and its element terms (None for kind="sample")."""
+    terms = np.asarray(loss.terms(chunk, params), dtype=np.float64)
     if loss.kind != "element":
         return terms, None
     rows = _row_sums(terms)
@@ -139,7 +95,7 @@ class _FrameworkSums:
 
     Entries marked ``OWN`` are the loss's own per-sample values: exact-float64 ones need no
     work at all (their sums are the convention totals); float32 ones share one evaluation of
-    the loss on the float32-rounded batch, skipped when the input is exactly float32 anyway.
+    the loss on the float32-rounded chunk, skipped when the input is exactly float32 anyway.
     """
 
     def __init__(self, loss: Loss, frameworks: list[Framework], float32_exact: bool) -> None:
@@ -154,19 +110,19 @@ class _FrameworkSums:
         self.frameworks = frameworks
         self.sums = [_Sum() for _ in frameworks]
 
-    def add(self, batch: Batch, params: Params) -> None:
+    def add(self, chunk: Chunk, params: Params) -> None:
         shared: dict[Hashable, float] = {}
         for fw, key, acc in zip(self.frameworks, self.keys, self.sums, strict=True):
             if key is None:
                 continue
             if key not in shared:
                 if key[0] == "own":
-                    cast = as_float32(batch)
+                    cast = as_float32(chunk)
                     l_i, _ = _per_sample(self.loss, cast, params)
                     weights = cast.weights
                     shared[key] = np.sum(l_i if weights is None else l_i * weights)
                 else:
-                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(batch, params))
+                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(chunk, params))
             acc.add(shared[key])
 
     def totals(self, own_total: float) -> list[float]:
@@ -183,9 +139,103 @@ def _column_sums(terms: np.ndarray) -> np.ndarray:
     return np.ones(terms.shape[0]) @ terms
 
 
+class _Pass:
+    """Everything one pass over the chunks accumulates, in float64, for every convention and framework."""
+
+    def __init__(
+        self, loss: Loss, params: Params, names: dict[str, str], *, need_vector: bool, need_columns: bool
+    ) -> None:
+        self.loss, self.params, self.names = loss, params, names
+        self.need_vector, self.need_columns = need_vector, need_columns
+        self.total, self.sum_w, self.weighted_total, self.columns = _Sum(), _Sum(), _Sum(), _VectorSum()
+        self.per_sample: list[np.ndarray] = []
+        self.fw_sums: _FrameworkSums | None = None
+        self.frameworks: list[Framework] = []
+        self.n_rows = 0
+        self.n_outputs: int | None = None
+        self.weighted: bool | None = None
+        self.first_bad: int | None = None
+        self.warned: dict[str, None] = {}  # insertion-ordered set of warning messages
+
+    def start(self, chunk: Chunk, float32_exact: Callable[[], bool]) -> None:
+        """Set up from the first chunk: whether weighted, and which framework entries apply."""
+        self.weighted = chunk.weights is not None
+        n_outputs = chunk.y_pred.shape[1]
+        self.frameworks = [fw for fw in self.loss.frameworks if fw.applies(self.params, self.weighted, n_outputs)]
+        self.fw_sums = _FrameworkSums(self.loss, self.frameworks, float32_exact())
+
+    def check(self, chunk: Chunk) -> None:
+        """The loss's domain check (an error naming the file) and its warnings (kept once each)."""
+        loss, params = self.loss, self.params
+        try:
+            if loss.validate is not None:
+                loss.validate(chunk, params)
+        except DomainError as e:
+            raise InputError(e.template.format(**self.names)) from None
+        if loss.warnings is not None:
+            for message in loss.warnings(chunk, params):
+                self.warned.setdefault(message.format(**self.names), None)
+
+    def add(self, chunk: Chunk) -> None:
+        loss, params = self.loss, self.params
+        self.n_outputs = n_outputs = chunk.y_pred.shape[1]
+        self.check(chunk)
+        with np.errstate(all="ignore"):
+            if self.need_vector or self.weighted or self.need_columns:
+                l_i, terms = _per_sample(loss, chunk, params)
+                chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
+                if self.need_columns:
+                    self.columns.add(_column_sums(terms))
+            else:  # only totals are wanted: no row sums, no per-sample vector
+                terms = np.asarray(loss.terms(chunk, params), dtype=np.float64)
+                l_i, chunk_total = None, np.sum(terms)
+            self.total.add(chunk_total)
+            if chunk.weights is not None:
+                self.sum_w.add(np.sum(chunk.weights))
+                self.weighted_total.add(np.dot(chunk.weights, l_i))
+            self.fw_sums.add(chunk, params)
+        if self.first_bad is None and not np.isfinite(chunk_total):
+            l_bad = l_i if l_i is not None else _per_sample(loss, chunk, params)[0]
+            bad = np.flatnonzero(~np.isfinite(l_bad))
+            self.first_bad = chunk.start + int(bad[0]) if len(bad) else chunk.start
+        if self.need_vector:
+            self.per_sample.append(l_i)
+        self.n_rows += len(chunk.y_pred)
+
+    def totals(self) -> Totals:
+        return Totals(
+            n_samples=self.n_rows,
+            n_outputs=self.n_outputs,
+            total=self.total.value,
+            per_sample=np.concatenate(self.per_sample) if self.need_vector else None,
+            per_output=self.columns.value if self.need_columns else None,
+            sum_w=self.sum_w.value if self.weighted else None,
+            weighted_total=self.weighted_total.value if self.weighted else None,
+        )
+
+    def undefined(self) -> str | None:
+        """The note for undefined values: the loss's reason and the first row (counted from 1) where it holds."""
+        if self.first_bad is None:
+            return None
+        return f"undefined: {self.loss.undefined} (first at row {self.first_bad + 1})"
+
+    def framework_results(self, totals: Totals, by_name: dict[str, ConventionResult]) -> list[FrameworkResult]:
+        loss, weighted = self.loss, bool(self.weighted)
+        own_total = totals.weighted_total if weighted else self.total.value
+        if loss.kind == "element" and loss.inner == "mean" and not weighted:
+            own_total = self.total.value / self.n_outputs  # Σ l_i when l_i is the mean of K terms
+        results = []
+        for fw, fw_total in zip(self.frameworks, self.fw_sums.totals(own_total), strict=True):
+            divisor = fw.weighted_divisor if weighted else "N"
+            denominator = {"N": self.n_rows, "sum(w)": totals.sum_w}[divisor]
+            value = fw_total / denominator if denominator else math.nan
+            results.append(_framework_result(fw, value, self.params, weighted, by_name))
+        return results
+
+
 def compute(
     loss: Loss,
-    batches: Iterable[Batch],
+    chunks: Iterable[Chunk],
     params: Params | None = None,
     *,
     conventions: Sequence[str] | None = None,
@@ -195,7 +245,7 @@ def compute(
     dropped: int = 0,
     notes: Sequence[str] = (),
 ) -> Report:
-    """Compute ``loss`` under every applicable convention in one pass over ``batches``.
+    """Compute ``loss`` under every applicable convention in one pass over ``chunks``.
 
     ``conventions`` selects which rows the report shows (all by default);
     ``names`` maps ``predictions``/``labels``/``weights`` to file names for
@@ -206,76 +256,40 @@ def compute(
     names = {"predictions": "predictions", "labels": "labels", "weights": "weights", **(names or {})}
     selected = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = keep_per_sample and (selected is None or "per_sample" in selected)
-
     need_columns = loss.kind == "element" and (selected is None or "per_output" in selected)
-    total, sum_w, weighted_total, columns = _Sum(), _Sum(), _Sum(), _VectorSum()
-    per_sample: list[np.ndarray] = []
-    fw_sums: _FrameworkSums | None = None
-    frameworks: list[Framework] = []
-    n_rows = 0
-    n_outputs: int | None = None
-    weighted: bool | None = None
-    first_bad: int | None = None
-    warned: dict[str, None] = {}  # insertion-ordered set of warning messages
-    run_state: dict = {}  # shared by every batch of this pass (checks that span chunks)
-
-    for batch in batches:
-        batch = replace(batch, run=run_state)
-        if weighted is None:
-            weighted = batch.weights is not None
-            frameworks = [fw for fw in loss.frameworks if fw.applies(params, weighted, batch.y_pred.shape[1])]
-            fw_sums = _FrameworkSums(loss, frameworks, bool(getattr(batches, "float32_exact", False)))
-        n_outputs = batch.y_pred.shape[1]
-        try:
-            if loss.validate is not None:
-                loss.validate(batch, params)
-        except DomainError as e:
-            raise InputError(e.template.format(**names)) from None
-        if loss.warnings is not None:
-            for message in loss.warnings(batch, params):
-                warned.setdefault(message.format(**names), None)
-        with np.errstate(all="ignore"):
-            if need_vector or weighted or need_columns:
-                l_i, terms = _per_sample(loss, batch, params)
-                chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
-                if need_columns:
-                    columns.add(_column_sums(terms))
-            else:  # only totals are wanted: no row sums, no per-sample vector
-                terms = np.asarray(loss.terms(batch, params), dtype=np.float64)
-                l_i, chunk_total = None, np.sum(terms)
-            total.add(chunk_total)
-            if batch.weights is not None:
-                sum_w.add(np.sum(batch.weights))
-                weighted_total.add(np.dot(batch.weights, l_i))
-            fw_sums.add(batch, params)
-        if first_bad is None and not np.isfinite(chunk_total):
-            l_bad = l_i if l_i is not None else _per_sample(loss, batch, params)[0]
-            bad = np.flatnonzero(~np.isfinite(l_bad))
-            first_bad = batch.start + int(bad[0]) if len(bad) else batch.start
-        if need_vector:
-            per_sample.append(l_i)
-        n_rows += len(batch.y_pred)
-
-    if n_rows == 0 or n_outputs is None:
+    acc = _Pass(loss, params, names, need_vector=need_vector, need_columns=need_columns)
+    run_state: dict = {}  # shared by every chunk of this pass (checks that span chunks)
+    for chunk in chunks:
+        if acc.weighted is None:
+            acc.start(chunk, lambda: bool(getattr(chunks, "float32_exact", False)))
+        acc.add(replace(chunk, run=run_state))
+    if acc.n_rows == 0 or acc.n_outputs is None:
         raise InputError(f"{names['predictions']} has no rows (rows are samples)")
 
-    ps_vector = np.concatenate(per_sample) if need_vector else None
-    per_output = columns.value if need_columns else None
-    totals = Totals(
-        n_samples=n_rows,
-        n_outputs=n_outputs,
-        total=total.value,
-        per_sample=ps_vector,
-        per_output=per_output,
-        sum_w=sum_w.value if weighted else None,
-        weighted_total=weighted_total.value if weighted else None,
+    totals = acc.totals()
+    results = _convention_results(loss, totals, bool(acc.weighted), acc.undefined())
+    by_name = {c.name: c for c in results}
+    fw_results = acc.framework_results(totals, by_name)
+    if selected is not None:
+        results = _select(loss, by_name, selected)
+    return Report(
+        loss=loss.name,
+        shape=(acc.n_rows, acc.n_outputs),
+        dtype=dtype,
+        params=params,
+        weighted=bool(acc.weighted),
+        conventions=tuple(results),
+        frameworks=tuple(fw_results),
+        primary=loss.primary,
+        notes=(*notes, *acc.warned),
+        dropped=dropped,
     )
-    undefined = None
-    if first_bad is not None:
-        undefined = f"undefined: {loss.undefined} (first at row {first_bad + 1})"
 
+
+def _convention_results(loss: Loss, totals: Totals, weighted: bool, undefined: str | None) -> list[ConventionResult]:
+    """Every applicable convention's value; a non-finite scalar becomes None with the ``undefined`` note."""
     results = []
-    for conv in applicable(loss.kind, loss.squared, bool(weighted)):
+    for conv in applicable(loss.kind, loss.squared, weighted):
         value = conv.value(totals)
         note = None
         if value is not None and not conv.vector and not math.isfinite(value):
@@ -285,56 +299,24 @@ def compute(
         results.append(
             ConventionResult(conv.name, conv.divisor, conv.n(totals), value, conv.meaning, conv.users, note, conv.short)
         )
-    by_name = {c.name: c for c in results}
-
-    own_total = totals.weighted_total if weighted else total.value
-    if loss.kind == "element" and loss.inner == "mean" and not weighted:
-        own_total = total.value / n_outputs  # Σ l_i when l_i is the mean of K terms
-    fw_results = []
-    for fw, fw_total in zip(frameworks, fw_sums.totals(own_total), strict=True):
-        divisor = fw.weighted_divisor if weighted else fw.divisor
-        denominator = {"N": n_rows, "1": 1.0, "sum(w)": totals.sum_w}[divisor]
-        value = fw_total / denominator if denominator else math.nan
-        fw_results.append(_framework_result(fw, value, params, bool(weighted), by_name))
-
-    if selected is not None:
-        unknown = [s for s in selected if s not in by_name]
-        if unknown:
-            raise UsageError(
-                f"convention {unknown[0]!r} does not apply to {loss.name}"
-                f"{' without --weights' if BY_NAME[unknown[0]].weighted else ''}; "
-                f"it has: {', '.join(by_name)}"
-            )
-        results = [by_name[s] for s in selected]
-
-    report = Report(
-        loss=loss.name,
-        shape=(n_rows, n_outputs),
-        dtype=dtype,
-        params=params,
-        weighted=bool(weighted),
-        conventions=results,
-        frameworks=fw_results,
-        primary=loss.primary,
-        notes=[*notes, *warned],
-        dropped=dropped,
-    )
-    report.signature = signature(report, loss)
-    return report
+    return results
 
 
-def _declared_convention(fw: Framework, weighted: bool) -> str | None:
-    if fw.convention is None or not weighted:
-        return fw.convention
-    if fw.divisor == "1":
-        return "weighted_sum"
-    return {"N": "weighted_batch_mean", "sum(w)": "weighted_mean"}[fw.weighted_divisor]
+def _select(loss: Loss, by_name: dict[str, ConventionResult], selected: list[str]) -> list[ConventionResult]:
+    unknown = [s for s in selected if s not in by_name]
+    if unknown:
+        raise UsageError(
+            f"convention {unknown[0]!r} does not apply to {loss.name}"
+            f"{' without --weights' if BY_NAME[unknown[0]].weighted else ''}; "
+            f"it has: {', '.join(by_name)}"
+        )
+    return [by_name[s] for s in selected]
 
 
 def _framework_result(
     fw: Framework, value: float, params: Params, weighted: bool, conventions: dict[str, ConventionResult]
 ) -> FrameworkResult:
-    declared = _declared_convention(fw, weighted)
+    declared = fw.declared(weighted)
     convention, note = declared, fw.note or None
     target = conventions.get(declared) if declared else None
     if (
@@ -348,31 +330,3 @@ def _framework_result(
     elif fw.float32:
         note = "computed in float32" + (f"; {note}" if note else "")
     return FrameworkResult(fw.framework, fw.api, fw.render_call(params, weighted), value, convention, note)
-
-
-def _conventions_part(report: Report, loss: Loss) -> str:
-    shown = [c.name for c in report.conventions]
-    every = [c.name for c in applicable(loss.kind, loss.squared, report.weighted)]
-    return "all" if shown == every else ",".join(shown)
-
-
-def signature(report: Report, loss: Loss) -> str:
-    """A sacreBLEU-style string pinning how the numbers were made."""
-    primary = BY_NAME[report.primary]
-    parts = [
-        f"loss:{report.loss}",
-        f"n:{primary.divisor}",
-        f"conv:{_conventions_part(report, loss)}",
-        f"shape:{report.shape[0]}x{report.shape[1]}",
-        f"dtype:{report.dtype}",
-        "acc:float64",
-        f"weights:{'yes' if report.weighted else 'no'}",
-    ]
-    if "delta" in loss.options:
-        parts.append(f"delta:{report.params.delta:g}")
-    if "logits" in loss.options:
-        parts.append(f"logits:{'yes' if report.params.logits else 'no'}")
-    if report.dropped:
-        parts.append(f"dropped:{report.dropped}")
-    parts.append(f"version:{report.version}")
-    return "|".join(parts)

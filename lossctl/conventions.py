@@ -145,7 +145,9 @@ def get_convention(name: str) -> Convention:
     try:
         return BY_NAME[name.strip().lower().replace("-", "_")]
     except KeyError:
-        raise UsageError(f"unknown convention {name!r}; known conventions: {', '.join(BY_NAME)}") from None
+        from .suggest import unknown
+
+        raise UsageError(unknown("convention", name, BY_NAME, f"known conventions: {', '.join(BY_NAME)}")) from None
 
 
 def applicable(kind: str, squared: bool, weighted: bool) -> list[Convention]:

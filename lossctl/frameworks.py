@@ -4,8 +4,8 @@ Each loss lists its :class:`Framework` entries next to its term function (see
 :mod:`lossctl.losses`). An entry says which API it is, the exact Python
 expression that reproduces the number (``call``), and how to compute that
 number here without importing the framework: a per-sample contribution
-``per_sample(batch, params)`` (the framework's own epsilons, clipping and inner
-axis included) and the outer divisor.
+``per_sample(chunk, params)`` (the framework's own epsilons, clipping and inner
+axis included) and the outer divisor (N, or with weights ``weighted_divisor``).
 
 The ``call`` expressions are evaluated by the test suite against the real
 frameworks with ``np``, ``torch``, ``keras``, ``sklearn``, ``y_pred``, ``y_true``
@@ -16,13 +16,13 @@ and ``sample_weight`` in scope; ``{delta}``-style fields are filled from
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from dataclasses import asdict, dataclass
+from typing import Literal
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .losses import Batch, Params
+from .chunk import Chunk
+from .params import Params
 
 FRAMEWORKS = ("pytorch", "keras", "sklearn", "numpy")
 
@@ -34,17 +34,26 @@ KERAS_ONE_MINUS_EPS = float(np.float32(1.0) - np.float32(1e-7))
 SKLEARN_EPS = float(np.finfo(np.float64).eps)
 
 
-def as_float32(batch: Batch) -> Batch:
-    """The batch as Keras sees it: Keras casts inputs (and weights) to float32 first."""
-    from .losses import Batch
+def as_float32(chunk: Chunk) -> Chunk:
+    """The chunk as Keras sees it: Keras casts inputs (and weights) to float32 first."""
 
     def f32(a: np.ndarray | None) -> np.ndarray | None:
         if a is None or a.dtype.kind in "iu":
             return a
         return a.astype(np.float32).astype(np.float64)
 
-    return Batch(f32(batch.y_pred), f32(batch.y_true), f32(batch.weights), batch.start)
+    return Chunk(f32(chunk.y_pred), f32(chunk.y_true), f32(chunk.weights), chunk.start)
 
+
+def torch_array(name: str) -> str:
+    """``torch.from_numpy(name)``: how the calls hand numpy arrays to PyTorch."""
+    return f"torch.from_numpy({name})"
+
+
+#: PyTorch's elementwise weight: each sample's weight repeated across its K outputs
+TORCH_WEIGHT = "weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape)"
+#: the end of a Keras call with per-sample weights
+KERAS_SAMPLE_WEIGHT = ", sample_weight=sample_weight)"
 
 #: ``Framework(per_sample=OWN)``: the framework's per-sample value is the loss's own ``l_i`` (the
 #: same formula and inner reduction, no epsilon), so it comes from the totals at no extra cost
@@ -58,10 +67,9 @@ class Framework:
     framework: str
     api: str
     call: str
-    per_sample: Callable[[Batch, Params], np.ndarray] | str  # or OWN
+    per_sample: Callable[[Chunk, Params], np.ndarray] | str  # or OWN
     convention: str | None
     note: str = ""
-    divisor: Literal["N", "1"] = "N"
     weighted_call: str | None = None
     weighted_divisor: Literal["N", "sum(w)"] = "N"
     #: whether this entry applies, given the params and the number of outputs K
@@ -73,20 +81,26 @@ class Framework:
             return False
         return self.when is None or self.when(params, n_outputs)
 
+    def declared(self, weighted: bool) -> str | None:
+        """The convention this entry's value equals, as declared: with weights, Σ w·l over N or over Σw."""
+        if self.convention is None or not weighted:
+            return self.convention
+        return {"N": "weighted_batch_mean", "sum(w)": "weighted_mean"}[self.weighted_divisor]
+
     def render_call(self, params: Params, weighted: bool) -> str:
         template = self.weighted_call if weighted else self.call
         assert template is not None
-        return template.format(delta=params.delta, logits=params.logits)
+        return template.format(**asdict(params))
 
-    def contributions(self, batch: Batch, params: Params) -> np.ndarray:
+    def contributions(self, chunk: Chunk, params: Params) -> np.ndarray:
         """Per-sample contributions (n,) to the framework's sum, weights applied."""
         assert callable(self.per_sample), "OWN entries are computed from the loss's own values"
         if self.float32:
-            batch = as_float32(batch)
+            chunk = as_float32(chunk)
         with np.errstate(all="ignore"):
-            values = np.asarray(self.per_sample(batch, params), dtype=np.float64)
-            if batch.weights is not None:
-                values = values * batch.weights
+            values = np.asarray(self.per_sample(chunk, params), dtype=np.float64)
+            if chunk.weights is not None:
+                values = values * chunk.weights
         return values
 
     @property

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 
 import numpy as np
+from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from .compute import Report
+from .layout import FirstFit, Wrapped, group_digits, plural
 
 FORMATS = ("table", "json", "csv", "tsv", "plain")
 
@@ -39,61 +40,140 @@ def summarize(vector: np.ndarray, precision: int = 6) -> tuple[str, str]:
     lo_hi = (vector.min(), vector.max()) if len(vector) else (np.nan, np.nan)
     finite = vector if np.isfinite(lo_hi).all() else vector[np.isfinite(vector)]  # copy only if needed
     if len(finite) == 0:
-        return "undefined", f"{len(vector)} values, none defined"
+        return "undefined", f"{plural(len(vector), 'value')}, none defined"
     lo, hi = fmt(float(finite.min()), precision), fmt(float(finite.max()), precision)
-    detail = f"{len(vector)} values, median {fmt(float(np.median(finite)), precision)}"
+    detail = f"{plural(len(vector), 'value')}, median {fmt(float(np.median(finite)), precision)}"
     if len(finite) < len(vector):
         detail += f", {len(vector) - len(finite)} undefined"
     return (lo if lo == hi else f"{lo} … {hi}"), detail
 
 
-def table(report: Report, precision: int = 6, extras: tuple = ()) -> Group:
-    """The human view: conventions, what each framework reports, ``extras``, then the signature."""
-    n, k = report.shape
-    matches: dict[str, list[str]] = {}
-    for r in report.frameworks:
-        if r.convention:
-            matches.setdefault(r.convention, []).append(r.framework)
-    conv = Table(
-        title=f"{report.loss} · {n} samples × {k} outputs" + (" · weighted" if report.weighted else ""),
-        title_justify="left",
-    )
-    conv.add_column("convention", style="bold", no_wrap=True)
-    conv.add_column("divisor", no_wrap=True)
-    conv.add_column("n", justify="right", no_wrap=True)
-    conv.add_column("value", justify="right")
-    conv.add_column("meaning", overflow="fold")
-    conv.add_column("reported by", overflow="fold")
-    noted: set[str] = set()  # a note shared by several rows (e.g. "undefined: ...") is shown once
+#: how the table names each framework
+FRAMEWORK_NAMES = {"pytorch": "PyTorch", "keras": "Keras", "sklearn": "scikit-learn", "numpy": "NumPy"}
+#: what a divisor counts, for the first line (``÷ N·K = 20 elements``)
+_UNITS = {"N*K": ("element", "elements"), "N": ("sample", "samples"), "K": ("output", "outputs")}
+
+
+def _n_human(n: float | None) -> str:
+    return group_digits(n)
+
+
+def headline(report: Report, precision: int = 6) -> str:
+    """The answer in one line: ``mse = 0.0235   (mean: ÷ N·K = 20 elements; what PyTorch, ... report)``."""
+    scalars = [c for c in report.conventions if not isinstance(c.value, np.ndarray)]
+    if not scalars:  # only vectors were asked for
+        c = report.conventions[0]
+        value, detail = summarize(c.value, precision)
+        return f"{report.loss} {c.name} = {value}   ({detail})"
+    c = next((c for c in scalars if c.name == report.primary), scalars[0])
+    divisor = (c.divisor or "").replace("*", "·").replace("sum(w)", "Σw")
+    unit = _UNITS.get(c.divisor or "")
+    count = plural(c.n, *unit) if unit and c.n is not None else _n_human(c.n)
+    why = f"{c.name}: ÷ {divisor}" + ("" if divisor == count else f" = {count}")
+    names = [FRAMEWORK_NAMES.get(r.framework, r.framework) for r in report.frameworks if r.convention == c.name]
+    names = list(dict.fromkeys(n for n in names if n != "NumPy"))
+    if names:
+        why += f"; what {', '.join(names)} report{'s' if len(names) == 1 else ''}"
+    return f"{report.loss} = {fmt(c.value, precision)}   ({why})"
+
+
+def _conventions_table(report: Report, precision: int, notes_column: bool, stacked: bool, divisor: bool) -> Table:
+    """The conventions, numbers at their natural width; ``notes_column=False`` leaves notes to the footer."""
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    t.add_column("convention", style="bold", no_wrap=True)
+    if divisor:
+        t.add_column("divisor", no_wrap=True)
+    t.add_column("n", justify="right", no_wrap=True)
+    t.add_column("value", justify="right", no_wrap=True)
+    if notes_column:
+        t.add_column("notes", min_width=20)
+    for c, value, note in _convention_rows(report, precision):
+        if stacked:
+            value = value.replace(" … ", " …\n")
+        row = [c.name + (" *" if c.name == report.primary else "")]
+        row += [c.divisor or "vector"] if divisor else []
+        row += [_n_human(c.n), value] + ([note] if notes_column else [])
+        t.add_row(*row)
+    return t
+
+
+def _convention_rows(report: Report, precision: int) -> list:
+    rows, noted = [], set()  # a note shared by several rows (e.g. "undefined: ...") is shown once
     for c in report.conventions:
-        name = c.name + (" *" if c.name == report.primary else "")
-        meaning = c.short
-        if c.note and c.note not in noted:
-            meaning, _ = f"{c.short}; {c.note}", noted.add(c.note)
+        notes = []
         if isinstance(c.value, np.ndarray):
             value, detail = summarize(c.value, precision)
-            meaning = f"{meaning} ({detail})"
+            notes.append(detail)
         else:
             value = fmt(c.value, precision)
-        row = [name, c.divisor or "vector", _fmt_n(c.n), value, meaning, ", ".join(matches.get(c.name, []))]
-        conv.add_row(*row)
+        if c.note and c.note not in noted:
+            notes.append(c.note)
+            noted.add(c.note)
+        rows.append((c, value, "; ".join(notes)))
+    return rows
 
-    parts: list = [conv]
-    if report.frameworks:
-        fw = Table(title="what the frameworks report", title_justify="left")
-        fw.add_column("framework", style="bold", no_wrap=True)
-        fw.add_column("value", justify="right", no_wrap=True)
-        fw.add_column("equals", no_wrap=True)
-        fw.add_column("reproduce with", overflow="fold")
+
+def _convention_notes(report: Report, precision: int) -> Group:
+    """The notes column as lines below the table, for when it does not fit beside the numbers."""
+    lines = [Wrapped(f"{c.name}: {note}", rest="    ") for c, _, note in _convention_rows(report, precision) if note]
+    return Group(*lines)
+
+
+def _frameworks(report: Report, precision: int) -> FirstFit:
+    """Each framework's value and the convention it equals; its call beside it, or listed below."""
+
+    def grid(inline: bool, api: bool) -> Table:
+        g = Table.grid(padding=(0, 2))
+        g.add_column(style="bold", no_wrap=True)
+        g.add_column(justify="right", no_wrap=True)
+        g.add_column(no_wrap=True)
+        if inline or api:
+            g.add_column(no_wrap=not inline)
         for r in report.frameworks:
-            call = r.call + (f"\n# {r.note}" if r.note else "")
-            fw.add_row(r.framework, fmt(r.value, precision), r.convention or "—", call)
-        parts.append(fw)
-    parts.extend(extras)
-    footer = [f"* primary convention (gated by --max/--min) · {report.dtype} input, float64 sums"]
-    footer.extend(report.notes)
-    footer.append(f"signature: {report.signature}")
-    parts.append(Text("\n".join(footer), style="dim", overflow="fold"))
+            row = [r.framework, fmt(r.value, precision), f"= {r.convention or '—'}"]
+            row += [_call(r, "", "    ")] if inline else [r.api] if api else []
+            g.add_row(*row)
+        return g
+
+    head = Text("what the frameworks report, and how to reproduce it:")
+    calls = [_call(r, "  ", "      ") for r in report.frameworks]
+    return FirstFit(
+        Group(head, grid(True, False)), Group(head, grid(False, True), *calls), Group(head, grid(False, False), *calls)
+    )
+
+
+def _call(r, first: str, rest: str) -> Group:
+    call = Wrapped(r.call, first, rest)
+    return Group(call, Wrapped(r.note, first + "# ", first + "# ", style="dim")) if r.note else call
+
+
+def table(report: Report, precision: int = 6, extras: tuple = ()) -> Group:
+    """The human view: the answer first, the conventions, the frameworks, ``extras``, the signature.
+
+    Every number keeps its natural width at any console width; prose wraps or moves below the
+    table first, and calls and the signature break only after spaces, commas or ``|``.
+    """
+    n, k = report.shape
+    shape = f"{plural(n, 'sample')} × {plural(k, 'output')} · {report.dtype} input, float64 sums"
+    parts: list = [Wrapped(headline(report, precision), rest="    ", style="bold"), Text(shape, style="dim")]
+    has_notes = any(note for _, _, note in _convention_rows(report, precision))
+    variants = [(True, False, True)] if has_notes else []
+    variants += [(False, False, True), (False, True, True), (False, True, False)]
+    layouts = [_conventions_table(report, precision, *v) for v in variants]
+    if has_notes:
+        below = _convention_notes(report, precision)
+        layouts[1:] = [Group(t, below) for t in layouts[1:]]
+    parts += [Text(""), FirstFit(*layouts)]
+    if report.frameworks:
+        parts += [Text(""), _frameworks(report, precision)]
+    for extra in extras:
+        parts += [Text(""), extra]
+    footer = f"* primary convention, gated by --max/--min · meanings: lossctl explain {report.loss}"
+    parts.append(Wrapped(footer, rest="  ", style="dim"))
+    parts += [Wrapped(f"note: {note}", rest="  ", style="dim") for note in report.notes]
+    parts.append(
+        Wrapped(report.signature, "signature: ", style="dim", breaks=",|")
+    )  # unindented: rejoins by deleting "\n"
     return Group(*parts)
 
 
@@ -143,13 +223,9 @@ def to_dict(report: Report) -> dict:
         "notes": report.notes,
         "signature": report.signature,
     }
-    if "delta" in report.signature:
+    if report.sig.option("delta") is not None:
         out["delta"] = report.params.delta
     return out
-
-
-def to_json(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, allow_nan=False, ensure_ascii=False)
 
 
 def _rows(report: Report, precision: int | None) -> list[list[str]]:
@@ -200,65 +276,6 @@ def to_plain(report: Report, precision: int | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def loss_list() -> Table:
-    """``lossctl list``: every registered loss, its aliases and what it expects."""
-    from .losses import LOSSES
-
-    t = Table(title="losses", title_justify="left")
-    t.add_column("loss", style="bold", no_wrap=True)
-    t.add_column("aliases", overflow="fold")
-    t.add_column("inputs", overflow="fold")
-    t.add_column("primary", no_wrap=True)
-    for loss in LOSSES.values():
-        t.add_row(loss.name, ", ".join(loss.aliases), loss.expects, loss.primary)
-    return t
-
-
-def explanation(loss) -> Group:
-    """``lossctl explain LOSS``: formula, each convention's n and users, and pitfalls."""
-    from .conventions import applicable
-
-    head = Text()
-    head.append(f"{loss.name}", style="bold")
-    if loss.aliases:
-        head.append(f"  (also: {', '.join(loss.aliases)})", style="dim")
-    head.append(f"\n{loss.summary}\n\n{loss.formula}\n\nInputs: {loss.expects}.\n")
-    if loss.kind == "element":
-        inner = "mean" if loss.inner == "mean" else "sum"
-        head.append(
-            f"\nThe loss is a sum of element terms e[i,k] over N samples (rows) and K outputs (columns). "
-            f"Each sample's own loss l_i is the {inner} of its K terms; frameworks report the mean of l_i "
-            f"over samples ('{loss.primary}').\n"
-        )
-    else:
-        head.append("\nThe loss exists only per sample (l_i), so its conventions divide the sum of l_i by N or by 1.\n")
-    t = Table(title="conventions: which n divides the sum", title_justify="left")
-    t.add_column("convention", style="bold", no_wrap=True)
-    t.add_column("n", no_wrap=True)
-    t.add_column("meaning", overflow="fold")
-    t.add_column("used by", overflow="fold")
-    for c in applicable(loss.kind, loss.squared, weighted=True):
-        # for this loss: the APIs that report this convention by default; else where it is met elsewhere
-        apis = list(dict.fromkeys(fw.api for fw in loss.frameworks if fw.convention == c.name))
-        users = ", ".join(apis) if apis else f"elsewhere: {c.users}"
-        t.add_row(c.name + (" *" if c.name == loss.primary else ""), c.divisor or "vector", c.meaning, users)
-    parts: list = [head, t]
-    if loss.frameworks:
-        f = Table(title="what the frameworks report by default", title_justify="left")
-        f.add_column("framework", style="bold", no_wrap=True)
-        f.add_column("API", overflow="fold")
-        f.add_column("equals", no_wrap=True)
-        f.add_column("notes", overflow="fold")
-        for fw in loss.frameworks:
-            f.add_row(fw.framework, fw.api, fw.convention or "—", fw.note)
-        parts.append(f)
-    tail = "* primary convention, gated by --max/--min. Weighted conventions appear with --weights."
-    if loss.pitfalls:
-        tail = "Pitfalls:\n" + "\n".join(f"  • {p}" for p in loss.pitfalls) + "\n\n" + tail
-    parts.append(Text(tail))
-    return Group(*parts)
-
-
 # --------------------------------------------------------------------------- pipelines: per-sample views
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -275,7 +292,7 @@ def _bar(count: int, most: int, width: int) -> str:
 def histogram(values: np.ndarray, bins: int = 8, width: int = 30, precision: int = 4) -> Group:
     """A small text histogram of per-sample losses: one line per bin, ``lo … hi  bar  count``."""
     finite = values[np.isfinite(values)]
-    title = f"per-sample losses: {len(values)} samples"
+    title = f"per-sample losses: {plural(len(values), 'sample')}"
     if len(finite) < len(values):
         title += f", {len(values) - len(finite)} undefined (not shown)"
     head = Text(title, style="bold")
@@ -287,12 +304,12 @@ def histogram(values: np.ndarray, bins: int = 8, width: int = 30, precision: int
     grid.add_column(no_wrap=True)
     grid.add_column(justify="right", no_wrap=True)
     if lo == hi:
-        grid.add_row(fmt(lo, precision), _bar(1, 1, width), str(len(finite)))
+        grid.add_row(fmt(lo, precision), _bar(1, 1, width), group_digits(len(finite)))
         return Group(head, grid)
     counts, edges = np.histogram(finite, bins=bins, range=(lo, hi))
     most = int(counts.max())
     for count, a, b in zip(counts.tolist(), edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        grid.add_row(f"{fmt(a, precision)} … {fmt(b, precision)}", _bar(count, most, width), str(count))
+        grid.add_row(f"{fmt(a, precision)} … {fmt(b, precision)}", _bar(count, most, width), group_digits(count))
     return Group(head, grid)
 
 
@@ -312,11 +329,11 @@ def worst_samples(values: np.ndarray, k: int) -> list[tuple[int, float]]:
 
 def worst_table(worst: list[tuple[int, float]], precision: int = 6) -> Group:
     """The ``--worst K`` view: row number and loss, highest first."""
-    t = Table()
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("row", justify="right", no_wrap=True)
     t.add_column("loss", justify="right", no_wrap=True)
     for row, value in worst:
-        t.add_row(str(row), fmt(value, precision))
+        t.add_row(group_digits(row), fmt(value, precision))
     head = f"the {len(worst)} sample{'s' if len(worst) != 1 else ''} with the highest loss (rows count from 1)"
     return Group(Text(head, style="bold"), t)
 
@@ -361,62 +378,3 @@ CHECK_COLUMNS = (
     "notes",
     "signature",
 )
-_STATUS_STYLE = {"pass": "green", "fail": "red bold", "error": "yellow bold"}
-
-
-def check_summary(counts: dict[str, int]) -> str:
-    """``3 files: 1 passed, 1 failed, 1 error``."""
-    total, errors = counts["total"], counts["errors"]
-    return (
-        f"{total} file{'s' if total != 1 else ''}: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{errors} error{'s' if errors != 1 else ''}"
-    )
-
-
-def check_table(results: list, counts: dict[str, int], precision: int = 6) -> Group:
-    """``lossctl check -f table``: one row per prediction file, then the summary line."""
-    t = Table(title="lossctl check", title_justify="left")
-    t.add_column("file", overflow="fold")
-    t.add_column("loss", no_wrap=True)
-    t.add_column("convention", no_wrap=True)
-    t.add_column("value", justify="right", no_wrap=True)
-    t.add_column("bound", no_wrap=True)
-    t.add_column("status", no_wrap=True)
-    t.add_column("message", overflow="fold")
-    for r in results:
-        value = "" if r.status == "error" else fmt(r.value, precision)
-        status = Text(r.status, style=_STATUS_STYLE[r.status])
-        t.add_row(r.file, r.loss or "", r.convention or "", value, r.bound, status, r.message or "")
-    return Group(t, Text(check_summary(counts)))
-
-
-def check_record(result) -> dict:
-    """One ``check`` result as the JSON/JSONL object (keys: :data:`CHECK_COLUMNS`)."""
-    return result.to_dict()
-
-
-def check_json(results: list, counts: dict[str, int]) -> str:
-    """``lossctl check -f json``: ``{"lossctl", "results": [...], "summary": {...}}``."""
-    from . import __version__
-
-    doc = {"lossctl": __version__, "results": [check_record(r) for r in results], "summary": counts}
-    return json.dumps(doc, indent=2, allow_nan=False)
-
-
-def check_header(delimiter: str) -> str:
-    return delimited([list(CHECK_COLUMNS)], delimiter)
-
-
-def check_line(result, delimiter: str) -> str:
-    """One ``check`` result as a CSV/TSV line (full-precision numbers; notes joined by ``; ``)."""
-    d = check_record(result)
-    cells = []
-    for key in CHECK_COLUMNS:
-        v = d[key]
-        if key == "notes":
-            cells.append("; ".join(v))
-        elif isinstance(v, float):
-            cells.append(repr(v))
-        else:
-            cells.append("" if v is None else str(v))
-    return delimited([cells], delimiter)

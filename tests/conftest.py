@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lossctl.compute import compute
-from lossctl.losses import Batch, Params, get_loss
+from lossctl.losses import Chunk, Params, get_loss
 
 
 def run(loss: str, y_pred, y_true, weights=None, params: Params | None = None, **kw):
@@ -28,7 +28,7 @@ def run(loss: str, y_pred, y_true, weights=None, params: Params | None = None, *
         if y_true.ndim == 1:
             y_true = y_true[:, None]
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
-    return compute(spec, [Batch(y_pred, y_true, w)], params, **kw)
+    return compute(spec, [Chunk(y_pred, y_true, w)], params, **kw)
 
 
 def values(report) -> dict:
@@ -67,30 +67,9 @@ def oracle() -> Oracle:
 def valid_inputs(loss_name: str, rng: np.random.Generator, shape: tuple[int, int]):
     """Random inputs inside a loss's domain: ``(y_pred, y_true)`` as lossctl reads them.
 
-    Uses the loss's own ``domain`` hook when it has one, else a generator chosen by
-    the kind of labels the loss expects.
+    Every loss declares its ``domain`` (tests/test_frameworks_registry.py checks it).
     """
-    spec = get_loss(loss_name)
-    if spec.domain is not None:
-        return spec.domain(rng, shape)
-    n, k = shape
-    if spec.labels == "indices":
-        probs = rng.dirichlet(np.ones(k), size=n)
-        return probs, rng.integers(0, k, size=n).astype(np.int64)
-    name = spec.name
-    if name in ("cce", "kld"):
-        return rng.dirichlet(np.ones(k), size=n), rng.dirichlet(np.ones(k), size=n)
-    if name == "categorical-hinge":
-        return rng.normal(size=shape), np.eye(k)[rng.integers(0, k, size=n)]
-    if name == "bce":
-        return rng.uniform(0.01, 0.99, size=shape), rng.integers(0, 2, size=shape).astype(np.float64)
-    if name in ("hinge", "squared-hinge"):
-        return rng.normal(size=shape), rng.choice([-1.0, 1.0], size=shape)
-    if name in ("msle", "poisson"):
-        return rng.uniform(0.1, 3.0, size=shape), rng.uniform(0.0, 3.0, size=shape)
-    if name == "mape":
-        return rng.normal(size=shape), rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1, 1], size=shape)
-    return rng.normal(size=shape), rng.normal(size=shape)
+    return get_loss(loss_name).domain(rng, shape)
 
 
 def perfect_pair(loss_name: str, rng: np.random.Generator, shape: tuple[int, int]):

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossctl import batch
-from lossctl.batch import Bounds, Check, plan, read_manifest, run_checks
+from lossctl import check as checks
+from lossctl.check import Check, plan, read_manifest, run_checks
 from lossctl.cli import check as check_cli
 from lossctl.errors import LossctlError
+from lossctl.gate import Bounds
 from lossctl.render import CHECK_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -248,14 +249,14 @@ def test_manifest_without_rows_and_missing_manifest(runs):
 @pytest.mark.parametrize(
     "args,fragment",
     [
-        (["check"], "needs LOSS and at least one PRED_FILE"),
+        (["check"], "needs LOSS and at least one PREDICTIONS file"),
         (["check", "mse", "runs/a.csv"], "needs --labels"),
         (["check", "nosuchloss", "runs/a.csv", "--labels", "labels.csv"], "unknown loss 'nosuchloss'"),
         (["check", "mse", "runs/a.csv", "--labels", "labels.csv", "-c", "per_sample"], "per_sample is a vector"),
         (["check", "mse", "runs/a.csv", "--labels", "labels.csv", "-f", "plain"], "unknown format 'plain'"),
         (["check", "mse", "-", "--labels", "labels.csv"], "not standard input"),
         (["check", "mse", "runs/a.csv", "--labels", "labels.csv", "--min", "2", "--max", "1"], "--min 2 is above"),
-        (["check", "mse", "runs/a.csv", "--manifest", "m.csv"], "drop LOSS/PRED_FILE"),
+        (["check", "mse", "runs/a.csv", "--manifest", "m.csv"], "drop LOSS PREDICTIONS..."),
         (["check", "mse", "runs/a.csv", "--labels", "labels.csv", "-j", "0"], "--jobs"),
     ],
 )
@@ -274,7 +275,7 @@ def test_table_has_rows_and_a_summary_line(cli, runs, monkeypatch):
     result = cli("check", "mse", *FILES, "--labels", "labels.csv", "--max", "0.3", "-f", "table")
     assert result.exit_code == 2
     out = result.stdout
-    for fragment in ("runs/a.csv", "0.25", "≤ 0.3", "pass", "error", "fail", "is above --max 0.3"):
+    for fragment in ("in runs/", "a.csv", "0.25", "≤ 0.3", "pass", "error", "fail", "is above --max 0.3"):
         assert fragment in out
     assert out.rstrip().splitlines()[-1] == "3 files: 1 passed, 1 failed, 1 error"
 
@@ -328,13 +329,13 @@ def test_jobs_give_identical_results_and_order(cli, tmp_path, fmt):
 
 def test_jsonl_streams_each_result_before_the_next_is_computed(runs, monkeypatch, capsys):
     seen: list[str] = []
-    real = batch.run_check
+    real = checks.run_check
 
     def spy(check: Check):
         seen.append(capsys.readouterr().out)  # what was printed before this file started
         return real(check)
 
-    monkeypatch.setattr(batch, "run_check", spy)
+    monkeypatch.setattr(checks, "run_check", spy)
     code = check_cli.check(
         args=["mse", *FILES],
         labels="labels.csv",
@@ -360,14 +361,14 @@ def test_parallel_results_keep_input_order(tmp_path):
 def test_shared_labels_are_read_once(tmp_path, monkeypatch):
     files = make_many(tmp_path)
     log = tmp_path / "opened.log"
-    real = batch.open_source
+    real = checks.open_source
 
     def counting(path, **kw):
         with open(log, "a") as f:  # a file, so that forked workers' calls count too
             f.write(f"{path}\n")
         return real(path, **kw)
 
-    monkeypatch.setattr(batch, "open_source", counting)
+    monkeypatch.setattr(checks, "open_source", counting)
     for jobs in (1, 3):
         log.write_text("")
         results = list(run_checks(plan("mse", files, str(tmp_path / "y.csv")), jobs=jobs))

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossctl import api, batch, pool
-from lossctl.batch import plan, run_checks
+from lossctl import api, check, pool
+from lossctl.check import plan, run_checks
 from lossctl.pool import ordered_map
 from tests.conftest import assert_error
 
@@ -281,7 +281,7 @@ def test_hanging_input_times_out_and_the_others_pass(tmp_path):
 def test_spawn_fallback_has_the_same_budget(monkeypatch, tmp_path):
     """Where there is no fork (Windows), workers are spawned: they read the labels themselves."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(batch.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(check.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     files = make_files(tmp_path, 4, fifo_at=2)
     results = list(run_checks(plan("mse", files, "y.csv"), jobs=2, timeout=1))
     assert [r.status for r in results] == ["pass", "pass", "error", "pass"], [r.message for r in results]

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from rich.console import Console
 
-from lossctl.batch import Bounds
 from lossctl.cli import default_format
 from lossctl.errors import LossctlError
+from lossctl.gate import Bounds
 from lossctl.output import OutputError, atomic_open, write_per_sample
 from lossctl.render import histogram, worst_samples
 
@@ -314,7 +314,7 @@ def test_worst_in_every_format(cli):
     plain = cli("mse", PREDS, LABELS, "--worst", "1", "-f", "plain", "-c", "mean").stdout
     assert plain == "0.0235\nworst 2 0.037\n"
     table = cli("mse", PREDS, LABELS, "--worst", "2", "-f", "table").stdout
-    assert "the 2 samples with the highest loss" in table and re.search(r"│\s+2 │\s+0\.037 │", table)
+    assert "the 2 samples with the highest loss" in table and re.search(r"^\s*2\s+0\.037$", table, re.M)
 
 
 def test_worst_samples_hand_checked():
@@ -350,7 +350,7 @@ def test_histogram_counts_every_defined_sample():
 
 def test_histogram_of_equal_values_and_of_nothing():
     assert render(histogram(np.full(3, 0.5))).splitlines()[1].split()[-1] == "3"
-    assert render(histogram(np.array([np.nan]))).strip() == "per-sample losses: 1 samples, 1 undefined (not shown)"
+    assert render(histogram(np.array([np.nan]))).strip() == "per-sample losses: 1 sample, 1 undefined (not shown)"
 
 
 def test_table_view_shows_the_histogram(cli, tmp_path):

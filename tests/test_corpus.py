@@ -5,7 +5,8 @@ outputs, the array every messy file holds) as LABELS, through the real CLI.
 Text files are read twice: by the small-file path (numpy.loadtxt) and by the
 streaming path (pyarrow, in 16-byte blocks so that every line boundary is a
 block boundary); both must say the same thing. The text files are written by
-tests/corpus/make_text.py, the binary ones by tests/corpus/make_binary.py.
+tests/corpus/make_text.py, the binary ones by tests/corpus/make_binary.py, those of the
+formats of issue 14 (.safetensors, Arrow IPC, .jsonl, .h5, pickles) by tests/corpus/make_formats.py.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ EXPECTED: dict[str, str] = {
     "npy_named.csv": r"npy_named\.csv is a \.npy array, not UTF-8 CSV text; rename it to \.npy$",
     "parquet_named.txt": r"parquet_named\.txt is a Parquet file, not UTF-8 CSV text; rename it to \.parquet$",
     "spreadsheet.xlsx": r"spreadsheet\.xlsx has an unknown file type \(\.xlsx\); name it \.csv, \.tsv or \.txt "
-    r"\(optionally \.gz\), \.npy, \.npz or \.parquet \(or use - for CSV on stdin\)$",
+    r"\(optionally \.gz\), \.npy, \.npz, \.parquet, \.safetensors, \.arrow/\.feather, \.jsonl or \.h5 "
+    r"\(or use - for CSV on stdin\)$",
     "no_suffix": r"no_suffix has no file extension; name it \.csv",
     "directory.csv": r"directory\.csv is a directory; give a file of predictions or labels$",
     # ---- binary (tests/corpus/make_binary.py; the full fragments are in tests/test_io_binary.py)
@@ -91,6 +93,45 @@ EXPECTED: dict[str, str] = {
     "parquet_named.npy": r"parquet_named\.npy is not a \.npy file.*Parquet.*rename it to \.parquet",
     "npy_named.parquet": r"npy_named\.parquet is not a \.parquet file.*rename it to \.npy",
     "pickle_named.npy": r"pickle_named\.npy holds a Python pickle.*never unpickles",
+    # ---- issue 14 formats (tests/corpus/make_formats.py; equality with .npy is in tests/test_formats.py)
+    "truncated.safetensors": r"truncated\.safetensors:y_pred is truncated: its data ends at byte 144 .* only 104 bytes",
+    "truncated_header.safetensors": r"truncated_header\.safetensors is truncated or not a \.safetensors file: .*"
+    r"header of 64 bytes but the file has 22",
+    "corrupt_header.safetensors": r"corrupt_header\.safetensors has a corrupt \.safetensors header \(not JSON\)",
+    "f8.safetensors": r"f8\.safetensors:y has dtype F8_E4M3 \(a float8 type: widen it first",
+    "several.safetensors": r"several\.safetensors holds 2 tensors \(labels, preds\); pick one as \S+:NAME",
+    "zero_bytes.safetensors": r"zero_bytes\.safetensors is an empty file \(0 bytes\)",
+    "no_tensors.safetensors": r"no_tensors\.safetensors holds no tensors",
+    "empty_rows.safetensors": r"empty_rows\.safetensors:y is empty \(shape \(0, 3\)\)",
+    "3d.safetensors": r"3d\.safetensors:y is 3-D with shape \(2, 3, 4\)",
+    "pickle_named.safetensors": r"pickle_named\.safetensors holds a Python pickle.*never unpickles.*"
+    r"safetensors\.torch\.save_file",
+    "truncated.feather": r"truncated\.feather is a truncated or corrupt Arrow IPC file.*write_feather",
+    "truncated.arrow": r"truncated\.arrow is a truncated or corrupt Arrow IPC file",
+    "text_column.feather": r"text_column\.feather column 'label' holds string values.*--pred-cols/--label-cols",
+    "empty_rows.arrow": r"empty_rows\.arrow is empty: it has 0 rows",
+    "zero_bytes.feather": r"zero_bytes\.feather is an empty file \(0 bytes\)",
+    "feather_v1.feather": r"feather_v1\.feather is a Feather version 1 file.*\(version 2\)$",
+    "empty.jsonl": r"empty\.jsonl has no JSON lines \(it is empty or blank\)",
+    "blank.jsonl": r"blank\.jsonl has no JSON lines",
+    "truncated.jsonl": r"truncated\.jsonl line 6 is not valid JSON \(.* at column 23\)",
+    "text_value.jsonl": r"text_value\.jsonl line 3 'b' is \"cat\", not a number",
+    "missing_key.jsonl": r"missing_key\.jsonl line 4 has no key 'c' \(line 1 has it\)",
+    "numbers.jsonl": r"numbers\.jsonl line 1 is a JSON float, not an object",
+    "truncated.h5": r"truncated\.h5 is not a readable HDF5 file .*truncated or corrupt",
+    "several.h5": r"several\.h5 holds 2 datasets \(labels, preds\); pick one as \S+:DATASET",
+    "strings.h5": r"strings\.h5:y holds strings",
+    "empty_rows.h5": r"empty_rows\.h5:y is empty \(shape \(0, 3\)\)",
+    "zero_bytes.h5": r"zero_bytes\.h5 is an empty file \(0 bytes\)",
+    "preds.pkl": r"preds\.pkl is a pickle-based file \(\.pkl.*never unpickles.*numpy\.save",
+    "preds.pt": r"preds\.pt is a pickle-based file \(\.pt.*safetensors\.torch\.save_file",
+}
+
+#: a file of the corpus with a key that it does not have
+WRONG_KEYS: dict[str, str] = {
+    "several.safetensors:nope": r"several\.safetensors has no tensor 'nope'; its tensors are: labels, preds",
+    "several.h5:nope": r"several\.h5 has no dataset 'nope'; its datasets are: labels, preds",
+    "several.npz:nope": r"several\.npz has no array 'nope'; its arrays are: preds, labels",
 }
 
 BAD_FILES = sorted(p.name for p in BAD.iterdir())
@@ -126,6 +167,11 @@ def test_bad_text_file_as_labels(cli, reader_path, name):
     else:
         pattern = EXPECTED[name]
     assert_one_error(cli("mse", PARTNER, BAD / name), pattern)
+
+
+@pytest.mark.parametrize("spec", sorted(WRONG_KEYS))
+def test_wrong_key(cli, spec):
+    assert_one_error(cli("mse", f"{BAD}/{spec}", PARTNER), WRONG_KEYS[spec])
 
 
 def test_both_paths_give_the_same_message(cli, monkeypatch):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from lossctl.api import evaluate
 from lossctl.compute import _Sum, _VectorSum, compute
-from lossctl.losses import Batch, get_loss
+from lossctl.losses import Chunk, get_loss
 
 TEN_MILLION = 10_000_000
 
@@ -53,7 +53,7 @@ def test_framework_and_weighted_sums_are_exact_too():
     y_pred = rng.standard_normal((n, 1)) * 1e3
     w = rng.random(n)
     batches = [
-        Batch(y_pred[s : s + 1000], np.zeros((len(y_pred[s : s + 1000]), 1)), w[s : s + 1000], s)
+        Chunk(y_pred[s : s + 1000], np.zeros((len(y_pred[s : s + 1000]), 1)), w[s : s + 1000], s)
         for s in range(0, n, 1000)
     ]
     report = compute(get_loss("mse"), batches, keep_per_sample=False, conventions=["weighted_sum", "sum"])

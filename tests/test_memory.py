@@ -9,7 +9,7 @@ import pytest
 
 from lossctl.api import evaluate
 from lossctl.compute import compute
-from lossctl.losses import Batch, get_loss
+from lossctl.losses import Chunk, get_loss
 
 K, CHUNK = 8, 500
 
@@ -20,7 +20,7 @@ def _batches(n: int, weighted: bool = False):
     for start in range(0, n, CHUNK):
         rows = min(CHUNK, n - start)
         w = rng.random(rows) if weighted else None
-        yield Batch(rng.random((rows, K)), rng.random((rows, K)), w, start)
+        yield Chunk(rng.random((rows, K)), rng.random((rows, K)), w, start)
 
 
 def _peak(fn) -> int:

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-HEAVY = ("pandas", "pyarrow", "torch", "keras", "sklearn", "scipy", "tensorflow", "jax")
+HEAVY = ("pandas", "pyarrow", "torch", "keras", "sklearn", "scipy", "tensorflow", "jax", "h5py", "safetensors")
 
 PROBE = """
 import json, runpy, sys

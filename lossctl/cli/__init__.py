@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import types
 from typing import Annotated
 
 import typer
@@ -53,13 +54,56 @@ def fail(message: str) -> None:
 
 
 def _usage_message(e: click_exc.UsageError) -> str:
+    from ..suggest import unknown
+
     message = e.format_message().rstrip(".")
     if message.startswith("No such command"):
         name = message.split("'")[1] if "'" in message else message
-        return f"unknown loss or command {name!r}; see 'lossctl list' for losses and 'lossctl --help' for commands"
+        root = e.ctx.find_root().command if e.ctx is not None else None
+        names = [*(getattr(root, "commands", None) or {}), *_loss_aliases()]
+        return unknown(
+            "loss or command", name, names, "see 'lossctl list' for losses and 'lossctl --help' for commands"
+        )
+    if isinstance(e, click_exc.NoSuchOption) and e.ctx is not None:
+        return _unknown_option(e.option_name, e.ctx)
     if e.ctx is not None and e.ctx.info_name and e.ctx.parent is not None:
         return f"{message} (see 'lossctl {e.ctx.info_name} --help')"
     return f"{message} (see 'lossctl --help')"
+
+
+def _loss_aliases() -> list[str]:
+    from ..losses import LOSSES
+
+    return [alias for spec in LOSSES.values() for alias in spec.aliases]
+
+
+def _unknown_option(option: str, ctx) -> str:
+    """``--delta applies to huber only``, or the closest option this command has."""
+    from ..losses import LOSSES
+    from ..suggest import did_you_mean
+
+    sub = ctx.parent is not None  # a command's option, not lossctl's own
+    command = ctx.info_name if sub else "lossctl"
+    see = f"see 'lossctl {command} --help'" if sub else "see 'lossctl --help'"
+    elsewhere = [
+        n for n, spec in LOSSES.items() if option.lstrip("-").replace("-", "_") in {o.name for o in spec.options}
+    ]
+    if elsewhere and sub:
+        return f"{option} applies to {', '.join(elsewhere)} only, not {command} ({see})"
+    here = [o for p in ctx.command.params for o in (*p.opts, *p.secondary_opts) if o.startswith("-")]
+    return f"unknown option {option!r} for {command}{did_you_mean(option, here) or ';'} {see}"
+
+
+#: usage lines Typer cannot express: check's LOSS and PREDICTIONS are required unless --manifest is given
+USAGE = {"check": ["[OPTIONS]", "LOSS PREDICTIONS... --labels LABELS"]}
+
+
+def _usage_pieces(command, ctx) -> list[str]:
+    """A command's usage: required arguments bare (``PREDICTIONS``), optional ones in brackets."""
+    if command.name in USAGE:
+        return list(USAGE[command.name])
+    pieces = type(command).collect_usage_pieces(command, ctx)
+    return [p[1:-1] if p.startswith("{") and p.endswith("}") else p for p in pieces]  # Typer writes {REQUIRED}
 
 
 class LossctlGroup(TyperGroup):
@@ -72,7 +116,23 @@ class LossctlGroup(TyperGroup):
                 command = super().get_command(ctx, get_loss(cmd_name).name)
             except UsageError:
                 return None
+        command.collect_usage_pieces = types.MethodType(_usage_pieces, command)
         return command
+
+    def format_commands(self, ctx, formatter) -> None:  # type: ignore[override]
+        """The commands (list, explain, check) first, then the losses."""
+        from ..losses import LOSSES
+
+        width = formatter.width - 6 - max(len(n) for n in self.commands)
+        rows = {True: [], False: []}
+        for name in self.list_commands(ctx):
+            command = self.commands[name]
+            if not command.hidden:
+                rows[name in LOSSES].append((name, command.get_short_help_str(width)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows[False])
+        with formatter.section("Losses (lossctl LOSS PREDICTIONS [LABELS]; aliases too, see 'lossctl list')"):
+            formatter.write_dl(rows[True])
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
         try:
@@ -111,6 +171,7 @@ app = typer.Typer(
         "Example: lossctl mse preds.csv labels.csv"
     ),
     no_args_is_help=True,
+    subcommand_metavar="LOSS|COMMAND [ARGS]...",
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,

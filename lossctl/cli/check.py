@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from contextlib import nullcontext
 from typing import Annotated
@@ -26,13 +27,18 @@ def _format(fmt: str | None) -> str:
     if fmt:
         chosen = fmt.lower()
         if chosen not in CHECK_FORMATS:
-            raise UsageError(f"unknown format {fmt!r} for check; choose one of: {', '.join(CHECK_FORMATS)}")
+            from ..suggest import unknown
+
+            raise UsageError(unknown("format", fmt, CHECK_FORMATS, f"check writes: {', '.join(CHECK_FORMATS)}"))
         return chosen
     default = default_format().lower()
     if default in CHECK_FORMATS:
         return default
     if default not in FORMATS:  # a typo in the environment is refused, as by `lossctl LOSS`
-        raise UsageError(f"unknown format {default!r} (from LOSSCTL_FORMAT); choose one of: {', '.join(CHECK_FORMATS)}")
+        from ..suggest import unknown
+
+        message = unknown("format", default, CHECK_FORMATS, f"check writes: {', '.join(CHECK_FORMATS)}")
+        raise UsageError(message.replace(repr(default), f"{default!r} (from LOSSCTL_FORMAT)", 1))
     return "table" if sys.stdout.isatty() else "tsv"  # e.g. LOSSCTL_FORMAT=plain, which check has not
 
 
@@ -52,15 +58,47 @@ def _budget(timeout: float, max_memory: float | None) -> tuple[float | None, flo
     return (timeout if 0 < timeout < math.inf else None), (None if max_memory == math.inf else max_memory)
 
 
-def _plan(args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None) -> list:
-    from ..batch import plan, read_manifest, scalar_convention
+def _plan(
+    args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None, exclude: list[str]
+) -> list:
+    checks = _planned(args, labels, convention, bounds, manifest)
+    return [c for c in checks if not _excluded(c.predictions, exclude)] if exclude else checks
+
+
+def _excluded(path: str, patterns: list[str]) -> bool:
+    """Whether ``--exclude`` patterns match the path as given or its file name."""
+    from fnmatch import fnmatch
+
+    return any(fnmatch(path, p) or fnmatch(os.path.basename(path), p) for p in patterns)
+
+
+def _skipped(args: list[str], labels: str | None, exclude: list[str]) -> str | None:
+    """One note naming the files of the directories in ``args`` that were skipped as not arrays."""
+    from ..check import expand
+
+    skipped: list[str] = []
+    for arg in args[1:]:
+        if os.path.isdir(arg):
+            expand(arg, exclude=[labels or ""], skipped=skipped)
+    named = {os.path.realpath(a) for a in args[1:]}  # a file named on the command line is read, not skipped
+    skipped = [p for p in skipped if not _excluded(p, exclude) and os.path.realpath(p) not in named]
+    if not skipped:
+        return None
+    names = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+    count = f"{len(skipped)} non-array file{'s' if len(skipped) != 1 else ''}"
+    return f"skipped {count} in the directories: {names} (name a file to read it anyway)"
+
+
+def _planned(args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None) -> list:
+    from ..check import plan, read_manifest
+    from ..gate import scalar_convention
     from ..losses import get_loss
 
     if manifest:
         given = [
             flag
             for flag, value in (
-                ("LOSS/PRED_FILE", args),
+                ("LOSS PREDICTIONS...", args),
                 ("--labels", labels),
                 ("-c", convention),
                 ("--max/--min", bounds),
@@ -73,9 +111,11 @@ def _plan(args: list[str], labels: str | None, convention: str | None, bounds, m
             )
         return read_manifest(manifest)
     if len(args) < 2:
-        raise UsageError("check needs LOSS and at least one PRED_FILE: lossctl check LOSS PRED_FILE... --labels FILE")
+        raise UsageError(
+            "check needs LOSS and at least one PREDICTIONS file: lossctl check LOSS PREDICTIONS... --labels LABELS"
+        )
     if not labels:
-        raise UsageError("check needs --labels FILE (the labels every prediction file is compared with)")
+        raise UsageError("check needs --labels LABELS (the labels file every prediction file is compared with)")
     loss = get_loss(args[0]).name
     return plan(loss, args[1:], labels, scalar_convention(convention) if convention else None, bounds)
 
@@ -94,12 +134,13 @@ class _Diagnostics:
             sys.stderr.write(text + "\n")
             sys.stderr.flush()
 
-    def result(self, result) -> None:
+    def result(self, result, errors: bool = True) -> None:
+        """Warnings once each; the error line unless ``errors=False`` (the table recaps errors itself)."""
         for note in result.notes:
             if note not in self.warned:
                 self.warned.add(note)
                 self.line(f"warning: {note}")
-        if result.status == "error":
+        if result.status == "error" and errors:
             self.line(f"error: {result.message}")
 
 
@@ -126,37 +167,58 @@ def check(
     args: Annotated[
         list[str] | None,
         typer.Argument(
-            help="LOSS, then prediction files: paths, directories (their input files) or quoted globs.",
+            help="LOSS, then PREDICTIONS files: paths, directories (their array files) or quoted globs.",
             show_default=False,
-            metavar="LOSS PRED_FILE",
+            metavar="LOSS PREDICTIONS...",
         ),
     ] = None,
     labels: Annotated[
         str | None,
-        typer.Option("--labels", "-l", help="The labels file shared by every prediction file.", show_default=False),
+        typer.Option(
+            "--labels",
+            "-l",
+            metavar="LABELS",
+            help="The labels file shared by every prediction file.",
+            show_default=False,
+        ),
     ] = None,
     convention: Annotated[
         str | None,
         typer.Option(
-            "--convention", "-c", help="The convention to check [default: the loss's primary one].", show_default=False
+            "--convention",
+            "-c",
+            metavar="NAME",
+            help="The convention to check [default: the loss's primary one].",
+            show_default=False,
         ),
     ] = None,
     max_: Annotated[
         float | None,
         typer.Option(
-            "--max", help="Fail (exit 1) a file whose value is above this (inclusive bound).", show_default=False
+            "--max",
+            metavar="X",
+            help="Fail (exit 1) a file whose value is above this (inclusive bound).",
+            show_default=False,
         ),
     ] = None,
     min_: Annotated[
         float | None,
         typer.Option(
-            "--min", help="Fail (exit 1) a file whose value is below this (inclusive bound).", show_default=False
+            "--min",
+            metavar="X",
+            help="Fail (exit 1) a file whose value is below this (inclusive bound).",
+            show_default=False,
         ),
     ] = None,
     jobs: Annotated[
         int | None,
         typer.Option(
-            "--jobs", "-j", min=1, help="Files computed in parallel [default: the number of cores].", show_default=False
+            "--jobs",
+            "-j",
+            min=1,
+            metavar="N",
+            help="Files computed in parallel [default: the number of cores].",
+            show_default=False,
         ),
     ] = None,
     timeout: Annotated[
@@ -182,8 +244,19 @@ def check(
         typer.Option(
             "--format",
             "-f",
+            metavar="FORMAT",
             help="table, json, jsonl (one object per file, streamed), csv or tsv "
             "[default: table on a terminal, else tsv]",
+            show_default=False,
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            "-x",
+            metavar="GLOB",
+            help="Leave out prediction files whose path or name matches GLOB (repeatable), e.g. --exclude '*_old.csv'.",
             show_default=False,
         ),
     ] = None,
@@ -192,6 +265,7 @@ def check(
         typer.Option(
             "--manifest",
             "-m",
+            metavar="FILE",
             help="A CSV with columns predictions, labels, loss[, convention, max, min]; paths relative to it.",
             show_default=False,
         ),
@@ -203,15 +277,21 @@ def check(
     2 if any could not be checked.
 
     Example: lossctl check mse runs/*.csv --labels labels.csv --max 0.05
+
+    Or, one row per check: lossctl check --manifest FILE
     """
-    from ..batch import Bounds, default_jobs, run_checks, summary
-    from ..render import check_header, check_json, check_line, check_record, check_summary, check_table
+    from ..check import default_jobs, run_checks, summary
+    from ..gate import Bounds
+    from ..render_check import check_header, check_json, check_line, check_record, check_summary, check_table
 
     out_format = _format(fmt)
     budget = _budget(timeout, max_memory)
     bounds = Bounds(max_, min_)
-    checks = _plan(list(args or []), labels, convention, bounds, manifest)
+    checks = _plan(list(args or []), labels, convention, bounds, manifest, list(exclude or []))
     diagnostics = _Diagnostics()
+    skipped = None if manifest else _skipped(list(args or []), labels, list(exclude or []))
+    if skipped:
+        diagnostics.line(f"warning: {skipped}")
     delimiter = "," if out_format == "csv" else "\t"
     if out_format in ("csv", "tsv"):
         sys.stdout.write(check_header(delimiter))
@@ -226,7 +306,7 @@ def check(
             task = progress.add_task("check", total=len(checks))
         for result in run_checks(checks, jobs or default_jobs(), *budget):
             results.append(result)
-            diagnostics.result(result)
+            diagnostics.result(result, errors=out_format != "table")
             if out_format == "jsonl":
                 import json
 
@@ -240,7 +320,7 @@ def check(
 
     counts = summary(results)
     if out_format == "table":
-        _stdout().print(check_table(results, counts))
+        _stdout().print(check_table(results, counts), crop=False)
     elif out_format == "json":
         sys.stdout.write(check_json(results, counts) + "\n")
     elif progress is not None:

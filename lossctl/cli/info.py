@@ -16,19 +16,19 @@ def list_losses() -> None:
 
     Example: lossctl list
     """
-    from ..render import loss_list
+    from ..render_info import loss_list
 
-    _stdout().print(loss_list())
+    _stdout().print(loss_list(), crop=False)
 
 
 @app.command("explain")
 def explain(
-    loss: Annotated[str, typer.Argument(help="A loss name or alias, e.g. mse.", show_default=False)],
+    loss: Annotated[str, typer.Argument(metavar="LOSS", help="A loss name or alias, e.g. mse.", show_default=False)],
 ) -> None:
     """Explain a loss: its formula, every convention's divisor n, who uses which, and pitfalls.
 
     Example: lossctl explain mse
     """
-    from ..render import explanation
+    from ..render_info import explanation
 
-    _stdout().print(explanation(get_loss(loss)))
+    _stdout().print(explanation(get_loss(loss)), crop=False)

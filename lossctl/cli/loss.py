@@ -12,11 +12,12 @@ import numpy as np
 import typer
 
 from ..errors import UsageError
-from ..losses import LOSSES, Loss, Params
+from ..losses import LOSSES, Loss
+from ..params import Option, Params
 from . import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail, warn
 
 if TYPE_CHECKING:
-    from ..batch import Bounds
+    from ..gate import Bounds
 
 
 def run_loss(
@@ -39,16 +40,18 @@ def run_loss(
     signature_only: bool = False,
 ) -> int:
     from ..api import evaluate
-    from ..batch import Bounds
     from ..conventions import get_convention
+    from ..gate import Bounds
     from ..output import per_sample_format, write_per_sample
     from ..render import FORMATS, worst_samples
+    from ..suggest import unknown
 
     from_env = not fmt and bool(os.environ.get("LOSSCTL_FORMAT"))
     fmt = (fmt or default_format()).lower()
     if fmt not in FORMATS:
         origin = " (from LOSSCTL_FORMAT)" if from_env else ""
-        raise UsageError(f"unknown format {fmt!r}{origin}; choose one of: {', '.join(FORMATS)}")
+        message = unknown("format", fmt, FORMATS, f"choose one of: {', '.join(FORMATS)}")
+        raise UsageError(message.replace(repr(fmt), repr(fmt) + origin, 1))
     if labels is None and label_cols is None:
         raise UsageError(
             f"{loss.name} needs LABELS: lossctl {loss.name} PREDICTIONS LABELS, or one file with "
@@ -58,6 +61,7 @@ def run_loss(
     gated = _gated_convention(conventions, bounds)
     if per_sample:
         per_sample_format(per_sample)  # a bad output name fails before the computing starts
+    _known_conventions(loss, conventions or [], weights is not None)
     asked = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = bool(per_sample or worst or (fmt == "table" and not signature_only))
     borrowed = need_vector and asked is not None and "per_sample" not in asked
@@ -73,7 +77,9 @@ def run_loss(
         pred_cols=pred_cols,
         label_cols=label_cols,
     )
-    values = _per_sample_values(report, borrowed) if need_vector else None
+    values = None
+    if need_vector:
+        values, report = _per_sample_values(report, borrowed)
     if report.dropped and (per_sample or worst):
         raise UsageError(
             f"--nan omit dropped {report.dropped} samples, so per-sample rows would not match the input's rows; "
@@ -87,9 +93,20 @@ def run_loss(
     return _gate(report, gated, bounds, "<stdin>" if predictions == "-" else predictions)
 
 
+def _known_conventions(loss: Loss, names: list[str], weighted: bool) -> None:
+    """An unknown -c name fails with the closest of the conventions this run has, and lists only those."""
+    from ..conventions import BY_NAME, applicable
+    from ..suggest import unknown
+
+    here = [c.name for c in applicable(loss.kind, loss.squared, weighted)]
+    for name in names:
+        if name.strip().lower().replace("-", "_") not in BY_NAME:
+            raise UsageError(unknown("convention", name, here, f"{loss.name} has: {', '.join(here)}"))
+
+
 def _gated_convention(conventions: list[str] | None, bounds) -> str | None:
     """The convention --max/--min gate: the one given with -c, else (None) the loss's primary one."""
-    from ..batch import scalar_convention
+    from ..gate import scalar_convention
 
     if not bounds:
         return None
@@ -102,15 +119,14 @@ def _gated_convention(conventions: list[str] | None, bounds) -> str | None:
 
 
 def _per_sample_values(report, borrowed: bool):
-    """The per-sample vector; when it was only computed for --per-sample/--worst/the histogram, hide its row."""
-    from ..compute import signature
-    from ..losses import get_loss
+    """The per-sample vector, and the report without its row when it was only computed for
+    --per-sample/--worst/the histogram (so the signature says what was asked for)."""
+    from dataclasses import replace
 
     values = report.convention("per_sample").value
     if borrowed:
-        report.conventions = [c for c in report.conventions if c.name != "per_sample"]
-        report.signature = signature(report, get_loss(report.loss))
-    return values
+        report = replace(report, conventions=tuple(c for c in report.conventions if c.name != "per_sample"))
+    return values, report
 
 
 #: below this many samples the table's min/median/max says all a histogram would
@@ -129,7 +145,7 @@ def _print_report(report, fmt: str, precision: int | None, values, worst, signat
             extras.append(histogram(values))
         if worst:
             extras.append(worst_table(worst, precision or 6))
-        _stdout().print(table(report, precision or 6, tuple(extras)))
+        _stdout().print(table(report, precision or 6, tuple(extras)), crop=False)  # a long call stays whole
     elif fmt == "json":
         sys.stdout.write(json.dumps(report_dict(report, worst), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
     elif fmt in ("csv", "tsv"):
@@ -162,13 +178,197 @@ def _loss_help(loss: Loss) -> str:
     return f"{loss.summary}\n\nInputs: {loss.expects}.\n\nExample: {example}"
 
 
+def _keyword(name: str, kind, info, default=inspect.Parameter.empty) -> inspect.Parameter:
+    """A keyword-only parameter of a loss command: its type and its typer Argument/Option."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, info])
+
+
+def _files_and_views() -> list[inspect.Parameter]:
+    """PREDICTIONS [LABELS], the format and conventions shown, weights, precision and NaN handling
+    (the order --help lists them)."""
+    return [
+        _keyword(
+            "predictions",
+            str,
+            typer.Argument(
+                metavar="PREDICTIONS",
+                help="Predictions: .csv/.tsv/.txt(.gz), .npy, .npz[:key], .parquet, or - for CSV on stdin.",
+                show_default=False,
+            ),
+        ),
+        _keyword(
+            "labels",
+            str | None,
+            typer.Argument(metavar="[LABELS]", help="Labels, in any of the same formats.", show_default=False),
+            None,
+        ),
+        _keyword(
+            "format",
+            str | None,
+            typer.Option(
+                "--format",
+                "-f",
+                metavar="FORMAT",
+                help="table, json, csv, tsv or plain [default: table on a terminal, else tsv]",
+                show_default=False,
+            ),
+            None,
+        ),
+        _keyword(
+            "convention",
+            list[str] | None,
+            typer.Option(
+                "--convention",
+                "-c",
+                metavar="NAME",
+                help="Show only this convention (repeatable); see 'lossctl explain'.",
+                show_default=False,
+            ),
+            None,
+        ),
+        _keyword(
+            "weights",
+            str | None,
+            typer.Option(
+                "--weights",
+                "-w",
+                metavar="FILE",
+                help="A file of N per-sample weights; adds the weighted conventions.",
+                show_default=False,
+            ),
+            None,
+        ),
+        _keyword(
+            "precision",
+            int | None,
+            typer.Option(
+                "--precision",
+                "-p",
+                metavar="DIGITS",
+                min=1,
+                max=17,
+                help="Significant digits printed [default: 6 in the table, 15 in csv/tsv/plain]; JSON is always exact.",
+                show_default=False,
+            ),
+            None,
+        ),
+        _keyword(
+            "nan",
+            str,
+            typer.Option(
+                "--nan",
+                metavar="error|omit",
+                help="error: refuse NaN; omit: drop samples with NaN and report how many.",
+            ),
+            "error",
+        ),
+    ]
+
+
+def _columns_gates_and_outputs() -> list[inspect.Parameter]:
+    """Column selection, gates, per-sample outputs and chunking, in the order --help lists them."""
+    return [
+        _keyword(
+            "pred_cols",
+            str | None,
+            typer.Option(
+                "--pred-cols",
+                metavar="COLS",
+                help="Columns of PREDICTIONS to use, comma-separated: names (p0), 0-based indices (3), "
+                "ranges (2:5 = 2,3,4) or globs ('p*').",
+                show_default=False,
+            ),
+            None,
+        ),
+        _keyword(
+            "label_cols",
+            str | None,
+            typer.Option(
+                "--label-cols",
+                metavar="COLS",
+                help="Columns of LABELS to use, in the same syntax; without LABELS, read the labels from "
+                "the PREDICTIONS file (the predictions are then the other columns unless --pred-cols).",
+                show_default=False,
+            ),
+            None,
+        ),
+        _keyword(
+            "max_bound",
+            float | None,
+            typer.Option(
+                "--max",
+                metavar="X",
+                help="Exit 1 if the gated value is above this (inclusive). Gated: the -c convention, "
+                "else the loss's primary one (* in the table).",
+                show_default=False,
+            ),
+            None,
+        ),
+        _keyword(
+            "min_bound",
+            float | None,
+            typer.Option(
+                "--min", metavar="X", help="Exit 1 if the gated value is below this (inclusive).", show_default=False
+            ),
+            None,
+        ),
+        _keyword(
+            "per_sample",
+            str | None,
+            typer.Option(
+                "--per-sample",
+                help="Write each sample's loss to FILE (.csv, .tsv or .npy), atomically.",
+                metavar="FILE",
+                show_default=False,
+            ),
+            None,
+        ),
+        _keyword(
+            "worst",
+            int | None,
+            typer.Option(
+                "--worst", min=1, help="List the K samples with the highest loss.", metavar="K", show_default=False
+            ),
+            None,
+        ),
+        _keyword(
+            "signature_only",
+            bool,
+            typer.Option("--signature-only", help="Print only the signature of the numbers."),
+            False,
+        ),
+        _keyword(
+            "chunk_rows",
+            int,
+            typer.Option("--chunk-rows", metavar="ROWS", min=1, help="Rows read per chunk (memory vs speed)."),
+            65536,
+        ),
+    ]
+
+
+def _params(loss: Loss, kw: dict) -> Params:
+    """The :class:`Params` of the loss's declared options, taken out of the command's keyword arguments."""
+    values = {option.name: kw.pop(option.name) for option in loss.options}
+    for option in loss.options:
+        if option.positive and values[option.name] <= 0:
+            raise UsageError(f"{option.flag} must be > 0, not {values[option.name]:g}")
+    return Params(**values)
+
+
+def _option_parameter(option: Option) -> inspect.Parameter:
+    """The typer parameter of one declared option (``--delta``, ``--logits``)."""
+    if isinstance(option.default, bool):
+        flag = typer.Option(option.flag, help=option.help)
+    else:
+        flag = typer.Option(option.flag, metavar=option.metavar, help=option.help)
+    return _keyword(option.name, type(option.default), flag, option.default)
+
+
 def _make_command(loss: Loss):
     def command(**kw) -> int:
-        from ..batch import Bounds
+        from ..gate import Bounds
 
-        params = Params(logits=kw.pop("logits", False), delta=kw.pop("delta", 1.0))
-        if params.delta <= 0:
-            raise UsageError(f"--delta must be > 0, not {params.delta:g}")
+        params = _params(loss, kw)
         return run_loss(
             loss,
             kw["predictions"],
@@ -188,232 +388,9 @@ def _make_command(loss: Loss):
             signature_only=kw["signature_only"],
         )
 
-    P = inspect.Parameter
-    params = [
-        P(
-            "predictions",
-            P.KEYWORD_ONLY,
-            annotation=Annotated[
-                str,
-                typer.Argument(
-                    metavar="PREDICTIONS",
-                    help="Predictions: .csv/.tsv/.txt(.gz), .npy, .npz[:key], .parquet, or - for CSV on stdin.",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "labels",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Argument(metavar="[LABELS]", help="Labels, in any of the same formats.", show_default=False),
-            ],
-        ),
-        P(
-            "format",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Option(
-                    "--format",
-                    "-f",
-                    metavar="FORMAT",
-                    help="table, json, csv, tsv or plain [default: table on a terminal, else tsv]",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "convention",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                list[str] | None,
-                typer.Option(
-                    "--convention",
-                    "-c",
-                    metavar="NAME",
-                    help="Show only this convention (repeatable); see 'lossctl explain'.",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "weights",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Option(
-                    "--weights",
-                    "-w",
-                    metavar="FILE",
-                    help="A file of N per-sample weights; adds the weighted conventions.",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "precision",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                int | None,
-                typer.Option(
-                    "--precision",
-                    "-p",
-                    metavar="DIGITS",
-                    min=1,
-                    max=17,
-                    help="Significant digits printed [default: 6 in the table, 15 in csv/tsv/plain]; "
-                    "JSON is always exact.",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "nan",
-            P.KEYWORD_ONLY,
-            default="error",
-            annotation=Annotated[
-                str,
-                typer.Option(
-                    "--nan",
-                    metavar="error|omit",
-                    help="error: refuse NaN; omit: drop samples with NaN and report how many.",
-                ),
-            ],
-        ),
-        P(
-            "pred_cols",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Option(
-                    "--pred-cols",
-                    metavar="COLS",
-                    help="Columns of PREDICTIONS to use, comma-separated: names (p0), 0-based indices (3), "
-                    "ranges (2:5 = 2,3,4) or globs ('p*').",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "label_cols",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Option(
-                    "--label-cols",
-                    metavar="COLS",
-                    help="Columns of LABELS to use, in the same syntax; without LABELS, read the labels from "
-                    "the PREDICTIONS file (the predictions are then the other columns unless --pred-cols).",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "max_bound",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                float | None,
-                typer.Option(
-                    "--max",
-                    metavar="X",
-                    help="Exit 1 if the gated value is above this (inclusive). Gated: the -c convention, "
-                    "else the loss's primary one (* in the table).",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "min_bound",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                float | None,
-                typer.Option(
-                    "--min",
-                    metavar="X",
-                    help="Exit 1 if the gated value is below this (inclusive).",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "per_sample",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                str | None,
-                typer.Option(
-                    "--per-sample",
-                    help="Write each sample's loss to FILE (.csv, .tsv or .npy), atomically.",
-                    metavar="FILE",
-                    show_default=False,
-                ),
-            ],
-        ),
-        P(
-            "worst",
-            P.KEYWORD_ONLY,
-            default=None,
-            annotation=Annotated[
-                int | None,
-                typer.Option(
-                    "--worst", min=1, help="List the K samples with the highest loss.", metavar="K", show_default=False
-                ),
-            ],
-        ),
-        P(
-            "signature_only",
-            P.KEYWORD_ONLY,
-            default=False,
-            annotation=Annotated[
-                bool, typer.Option("--signature-only", help="Print only the signature of the numbers.")
-            ],
-        ),
-        P(
-            "chunk_rows",
-            P.KEYWORD_ONLY,
-            default=65536,
-            annotation=Annotated[
-                int, typer.Option("--chunk-rows", metavar="ROWS", min=1, help="Rows read per chunk (memory vs speed).")
-            ],
-        ),
-    ]
-    if "logits" in loss.options:
-        params.append(
-            P(
-                "logits",
-                P.KEYWORD_ONLY,
-                default=False,
-                annotation=Annotated[
-                    bool, typer.Option("--logits", help="Predictions are raw scores (softmax/sigmoid applied stably).")
-                ],
-            )
-        )
-    if "delta" in loss.options:
-        params.append(
-            P(
-                "delta",
-                P.KEYWORD_ONLY,
-                default=1.0,
-                annotation=Annotated[
-                    float,
-                    typer.Option(
-                        "--delta", metavar="δ", help="Huber's threshold between the quadratic and linear parts."
-                    ),
-                ],
-            )
-        )
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    parameters = [*_files_and_views(), *_columns_gates_and_outputs()]
+    parameters.extend(_option_parameter(option) for option in loss.options)
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__doc__ = _loss_help(loss)
     return command
 

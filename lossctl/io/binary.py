@@ -25,7 +25,7 @@ from typing import IO
 import numpy as np
 
 from ..errors import InputError
-from .readers import Source
+from .source import Source
 
 NPY_MAGIC = b"\x93NUMPY"
 _SNIFF_BYTES = 512

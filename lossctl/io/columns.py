@@ -8,6 +8,7 @@ A selection is a comma-separated list of items, taken in the order given:
 ``2:5``    0-based indices 2, 3 and 4: the end is excluded, as in Python;
            ``2:`` runs to the last column, ``:5`` starts at 0
 ``p*``     a glob over the names (``*``, ``?``, ``[...]``), in file order
+``probs``  also every column ``probs[0]``, ``probs[1]``, ... (an array under one JSON key)
 =========  ==================================================================
 
 An exact name wins over the other readings (a column may be called ``3``).
@@ -22,12 +23,13 @@ import dataclasses
 import fnmatch
 import itertools
 import re
+import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from ..errors import UsageError
-from .readers import Source
+from .source import Source
 
 _RANGE = re.compile(r"^(\d*):(\d*)$")
 _GLOB_CHARS = set("*?[")
@@ -52,6 +54,8 @@ def resolve(spec: str, names: Sequence[str] | None, width: int, file: str, optio
     for item in items:
         if item in lookup:
             found = [lookup[item]]
+        elif f"{item}[0]" in lookup:  # the columns key[0], key[1], ... of an array under one key (JSON lines)
+            found = [i for i, n in enumerate(names) if re.fullmatch(re.escape(item) + r"\[\d+\]", n)]
         elif _GLOB_CHARS & set(item):
             if names is None:
                 raise UsageError(f"{option} {item!r}: {file} has no column names to match; {_available(names, width)}")
@@ -95,7 +99,15 @@ def _sliced(source: Source, indices: list[int]) -> Source:
         for chunk in source.chunks(rows):
             yield chunk[:, indices]
 
-    return Source(source.name, chunks, source.dtype, column_names=names, width=len(indices))
+    return Source(
+        source.name,
+        chunks,
+        source.dtype,
+        column_names=names,
+        width=len(indices),
+        files=source.files,
+        shard_of=source.shard_of,
+    )
 
 
 def select(source: Source, spec: str | None, option: str) -> Source:
@@ -118,8 +130,18 @@ class _Twins:
         if twin is not None:
             return twin
         mine, other = itertools.tee(self.source.chunks(rows))
-        self.waiting[1 - view] = other
-        return mine
+        lock = threading.Lock()  # the views are read on two prefetch threads; a tee is not thread-safe
+        self.waiting[1 - view] = _locked(other, lock)
+        return _locked(mine, lock)
+
+
+def _locked(it: Iterator[np.ndarray], lock: threading.Lock) -> Iterator[np.ndarray]:
+    while True:
+        with lock:
+            item = next(it, None)
+        if item is None:
+            return
+        yield item
 
 
 def split(source: Source, pred_spec: str | None, label_spec: str) -> tuple[Source, Source]:
@@ -156,6 +178,14 @@ def split(source: Source, pred_spec: str | None, label_spec: str) -> tuple[Sourc
             for chunk in twins.stream(number, rows):
                 yield chunk[:, positions]
 
-        return Source(name, chunks, source.dtype, column_names=names, width=len(indices))
+        return Source(
+            name,
+            chunks,
+            source.dtype,
+            column_names=names,
+            width=len(indices),
+            files=source.files,
+            shard_of=base.shard_of,  # the rows are counted by the pass over ``base``
+        )
 
     return view(0, preds, pred_name), view(1, labels, f"{source.name}[{label_spec}]")

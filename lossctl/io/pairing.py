@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from ..chunk import Chunk
 from ..errors import InputError
-from ..losses import Batch
-from .readers import DEFAULT_CHUNK_ROWS, Source
+from .source import DEFAULT_CHUNK_ROWS, Source
 
 
 def rechunk(chunks: Iterator[np.ndarray], rows: int) -> Iterator[np.ndarray]:
@@ -88,8 +88,8 @@ def _first_bad(mask: np.ndarray) -> tuple[int, int]:
     return divmod(flat, mask.shape[1]) if mask.ndim == 2 else (flat, 0)
 
 
-class BatchReader:
-    """Iterate over aligned :class:`Batch` chunks; ``dropped`` counts rows removed by ``nan="omit"``."""
+class ChunkReader:
+    """Iterate over aligned :class:`~lossctl.chunk.Chunk` s; ``dropped`` counts rows removed by ``nan="omit"``."""
 
     def __init__(
         self,
@@ -106,7 +106,6 @@ class BatchReader:
         self.predictions, self.labels, self.weights = predictions, labels, weights
         self.indices, self.chunk_rows, self.nan = indices, max(1, int(chunk_rows)), nan
         self.dropped = 0
-        self.rows = 0
 
     @property
     def dtype(self) -> str:
@@ -137,10 +136,10 @@ class BatchReader:
             "give one weight per sample"
         )
 
-    def __iter__(self) -> Iterator[Batch]:
+    def __iter__(self) -> Iterator[Chunk]:
         return prefetch(self._read)
 
-    def _read(self) -> Iterator[Batch]:
+    def _read(self) -> Iterator[Chunk]:
         streams = self._streams()
         counts = [0] * len(streams)
         start = 0
@@ -154,13 +153,13 @@ class BatchReader:
                 raise self._mismatch(counts, streams)
             for i, part in enumerate(parts):
                 counts[i] += len(part)
-            batch = self._batch(parts, start)
+            chunk = self._chunk(parts, start)
             start += len(parts[0])
-            if batch is not None:
-                yield batch
+            if chunk is not None:
+                yield chunk
 
-    def _batch(self, parts: list[np.ndarray], start: int) -> Batch | None:
-        y_pred = self._floats(parts[0], self.predictions.name, start)
+    def _chunk(self, parts: list[np.ndarray], start: int) -> Chunk | None:
+        y_pred = self._floats(parts[0])
         k = y_pred.shape[1]
         label_nan = None
         if self.indices:
@@ -170,7 +169,7 @@ class BatchReader:
                 raw = np.where(np.isnan(raw), 0, raw)
             y_true = self._indices(raw, k, start)
         else:
-            y_true = self._floats(parts[1], self.labels.name, start)
+            y_true = self._floats(parts[1])
             if y_true.shape[1] != k:
                 raise InputError(
                     f"{self.predictions.name} has {k} columns but {self.labels.name} has {y_true.shape[1]}"
@@ -178,7 +177,7 @@ class BatchReader:
                 )
         weights = None
         if self.weights is not None:
-            weights = self._weights(parts[2], start)
+            weights = self._weights(parts[2])
         if self.nan == "omit":
             keep = ~np.isnan(y_pred).any(axis=1)
             if label_nan is not None:
@@ -201,9 +200,9 @@ class BatchReader:
             raise InputError(
                 f"{self.weights.name} row {start + row + 1} has weight {weights[row]:g}; weights must be ≥ 0"
             )
-        return Batch(y_pred, y_true, weights, start)
+        return Chunk(y_pred, y_true, weights, start)
 
-    def _floats(self, a: np.ndarray, name: str, start: int) -> np.ndarray:
+    def _floats(self, a: np.ndarray) -> np.ndarray:
         return a.astype(np.float64, copy=False)
 
     def _check_finite(self, a: np.ndarray, name: str, start: int) -> None:
@@ -239,17 +238,17 @@ class BatchReader:
             )
         return idx
 
-    def _weights(self, a: np.ndarray, start: int) -> np.ndarray:
+    def _weights(self, a: np.ndarray) -> np.ndarray:
         if a.shape[1] != 1:
             raise InputError(f"{self.weights.name} has {a.shape[1]} columns; give one weight per sample (N numbers)")
         return a[:, 0].astype(np.float64, copy=False)
 
 
-def read_batches(
+def read_chunks(
     predictions: Source,
     labels: Source,
     weights: Source | None = None,
     **options,
-) -> BatchReader:
-    """Aligned batches of ``predictions``, ``labels`` and ``weights``; see :class:`BatchReader`."""
-    return BatchReader(predictions, labels, weights, **options)
+) -> ChunkReader:
+    """Aligned batches of ``predictions``, ``labels`` and ``weights``; see :class:`ChunkReader`."""
+    return ChunkReader(predictions, labels, weights, **options)

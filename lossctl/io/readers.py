@@ -5,89 +5,42 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import InputError
+from .source import DEFAULT_CHUNK_ROWS, Source, split_key
 
-DEFAULT_CHUNK_ROWS = 65536
-
-
-@dataclass
-class Source:
-    """One input: a display name and a way to iterate over 2-D chunks of rows."""
-
-    name: str
-    _chunks: Callable[[int], Iterator[np.ndarray]]
-    dtype: str = "float64"
-    #: column names where the file has them (parquet, a CSV header), for column selection; None otherwise
-    column_names: tuple[str, ...] | None = None
-    #: the number of columns when known without reading rows
-    width: int | None = None
-    #: a cheaper Source reading only the given 0-based columns (text files parse only those); None: slice chunks
-    project: Callable[[Sequence[int]], Source] | None = None
-
-    def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[np.ndarray]:
-        return self._chunks(rows)
-
-    def columns(self) -> int:
-        """The number of columns: ``width``, else from the first chunk (0 for an empty input)."""
-        if self.width is not None:
-            return self.width
-        first = next(iter(self.chunks(1024)), None)
-        return 0 if first is None else first.shape[1]
-
-
-def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
-    if a.ndim == 0:
-        return a.reshape(1, 1)
-    if a.ndim == 1:
-        return a.reshape(-1, 1)
-    if a.ndim > 2:
-        raise InputError(
-            f"{name} is {a.ndim}-D with shape {a.shape}; lossctl reads 2-D arrays (rows are samples, "
-            "columns are outputs): reshape it to (N, K) first"
-        )
-    return a
-
-
-def _check_numeric(a: np.ndarray, name: str) -> None:
-    if a.dtype == object:
-        raise InputError(
-            f"{name} holds Python objects; lossctl never unpickles input (that can run arbitrary code): "
-            "save a numeric array instead"
-        )
-    if a.dtype.kind not in "biuf":
-        raise InputError(f"{name} has dtype {a.dtype}; lossctl needs a numeric (integer, float or bool) array")
-
-
-def _array_source(arr: np.ndarray, name: str) -> Source:
-    _check_numeric(arr, name)
-    arr = _as_2d(arr, name)
-
-    def chunks(rows: int) -> Iterator[np.ndarray]:
-        for start in range(0, arr.shape[0], rows):
-            yield np.asarray(arr[start : start + rows])
-
-    return Source(name, chunks, str(arr.dtype))
+__all__ = ["DEFAULT_CHUNK_ROWS", "Source", "open_source", "read_array"]
 
 
 def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
-    """Open ``spec``: a path, ``path.npz:key``, or ``-`` for CSV on standard input."""
+    """Open ``spec``: a path, ``path.npz:key``, a glob or ``@list.txt`` of files, or ``-`` for CSV on stdin."""
     if spec == "-":
         from .text import stdin_source
 
         return stdin_source(stdin if stdin is not None else sys.stdin)
-    path, key = spec, None
-    if ".npz:" in spec:
-        path, key = spec.rsplit(":", 1)
+    from .shards import is_shards, shards_source
+
+    if is_shards(spec):
+        return shards_source(spec, open_file)
+    return open_file(spec)
+
+
+def open_file(spec: str) -> Source:
+    """Open one file: ``path`` or ``path.EXT:key``, by its extension (pickles are refused by content too)."""
+    path, key = split_key(spec)
     name = os.path.basename(path) if os.path.dirname(path) == "" else path
     if not os.path.exists(path):
         raise InputError(f"{name} does not exist; check the path")
     if os.path.isdir(path):
         raise InputError(f"{name} is a directory; give a file of predictions or labels")
+    from .formats import open_format, refuse_pickle  # safetensors, arrow, jsonl, hdf5; pickles
+
+    refuse_pickle(path, name)
+    other = open_format(path, key, name)
+    if other is not None:
+        return other
     from .binary import open_binary  # .npy/.npz/.parquet; binary imports Source from here
 
     binary = open_binary(path, key, name)
@@ -100,8 +53,8 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
     ext = os.path.splitext(path)[1]
     what = f"an unknown file type ({ext})" if ext else "no file extension"
     raise InputError(
-        f"{name} has {what}; name it .csv, .tsv or .txt (optionally .gz), .npy, .npz or .parquet "
-        "(or use - for CSV on stdin)"
+        f"{name} has {what}; name it .csv, .tsv or .txt (optionally .gz), .npy, .npz, .parquet, "
+        ".safetensors, .arrow/.feather, .jsonl or .h5 (or use - for CSV on stdin)"
     )
 
 

@@ -39,7 +39,7 @@ from typing import IO
 import numpy as np
 
 from ..errors import InputError
-from .readers import Source
+from .source import Source
 
 #: inputs larger than this (decompressed) stream through pyarrow in blocks
 BIG_FILE_BYTES = 4 << 20

@@ -1,6 +1,6 @@
 """The loss registry: one decorated function per loss, plus the facts about it.
 
-A loss function takes a :class:`Batch` (a chunk of aligned rows) and the
+A loss function takes a :class:`Chunk` (a chunk of aligned rows) and the
 :class:`Params`, and returns its *finest separable granularity*:
 
 * ``kind="element"``: element terms ``e[i, k]`` of shape ``(n, K)``; every
@@ -22,8 +22,10 @@ from typing import Literal
 
 import numpy as np
 
+from ..chunk import Chunk
 from ..errors import UsageError
 from ..frameworks import Framework
+from ..params import Option, Params
 
 Kind = Literal["element", "sample"]
 Inner = Literal["mean", "sum"]
@@ -31,35 +33,9 @@ Labels = Literal["values", "indices"]
 
 
 @dataclass(frozen=True)
-class Params:
-    """Options that change a loss's value."""
-
-    logits: bool = False
-    delta: float = 1.0
-
-
-@dataclass(frozen=True)
-class Batch:
-    """A chunk of aligned rows: predictions, labels and optional weights.
-
-    ``y_pred`` is float64 ``(n, K)``; ``y_true`` is float64 ``(n, K)``, or int64
-    ``(n,)`` class indices for losses with ``labels="indices"``; ``start`` is
-    the 0-based row number of the chunk's first row (for error messages).
-    ``run`` is a dict that lives for one pass over the data (the same object
-    in every batch of a pass), for checks that span chunks.
-    """
-
-    y_pred: np.ndarray
-    y_true: np.ndarray
-    weights: np.ndarray | None = None
-    start: int = 0
-    run: dict | None = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
 class Loss:
     name: str
-    terms: Callable[[Batch, Params], np.ndarray]
+    terms: Callable[[Chunk, Params], np.ndarray]
     kind: Kind
     inner: Inner
     aliases: tuple[str, ...] = ()
@@ -68,18 +44,21 @@ class Loss:
     #: the loss to switch to when the labels arrive as one column of class indices (cce -> sparse-cce)
     index_labels: str | None = None
     frameworks: tuple[Framework, ...] = ()
-    validate: Callable[[Batch, Params], None] | None = None
+    validate: Callable[[Chunk, Params], None] | None = None
     #: suspicious-but-valid input: returns messages (templates naming {predictions}/{labels}); each is
     #: reported once in Report.notes, which the CLI prints as warnings on stderr
-    warnings: Callable[[Batch, Params], list[str]] | None = None
+    warnings: Callable[[Chunk, Params], list[str]] | None = None
     expects: str = "predictions and labels of the same shape (N, K)"
     undefined: str = "the formula is undefined for these values"
     pitfalls: tuple[str, ...] = ()
-    options: tuple[str, ...] = ()
+    #: the options that change this loss's value (``--delta``, ``--logits``), declared once here
+    options: tuple[Option, ...] = ()
     zero_at_perfect: bool = True
-    domain: Callable[[np.random.Generator, tuple[int, int]], tuple[np.ndarray, np.ndarray]] | None = field(
-        default=None, repr=False
-    )
+    #: valid random inputs ``(y_pred, y_true)`` of a shape, for the given params: what the registry-wide
+    #: tests (frameworks, streaming, properties) feed this loss
+    domain: Callable[..., tuple[np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
+    #: the fewest outputs (columns) the loss accepts
+    min_outputs: int = 1
 
     @property
     def summary(self) -> str:
@@ -126,8 +105,10 @@ def get_loss(name: str) -> Loss:
     """Look a loss up by canonical name or alias (case-, ``_``/``-``-insensitive)."""
     canonical = _ALIASES.get(_key(name))
     if canonical is None:
-        known = ", ".join(LOSSES)
-        raise UsageError(f"unknown loss {name!r}; known losses: {known} (see 'lossctl list')")
+        from ..suggest import did_you_mean
+
+        hint = did_you_mean(name, [*LOSSES, *_ALIASES]) or f"; known losses: {', '.join(LOSSES)}"
+        raise UsageError(f"unknown loss {name!r}{hint} (see 'lossctl list')")
     return LOSSES[canonical]
 
 
@@ -143,7 +124,7 @@ class DomainError(Exception):
         self.template = template
 
 
-def check_domain(batch: Batch, role: str, bad: np.ndarray, expected: str, hint: str = "") -> None:
+def check_domain(chunk: Chunk, role: str, bad: np.ndarray, expected: str, hint: str = "") -> None:
     """Raise :class:`DomainError` naming the first row where ``bad`` holds.
 
     ``role`` is ``"predictions"``, ``"labels"`` or ``"weights"``; ``bad`` is a
@@ -151,15 +132,15 @@ def check_domain(batch: Batch, role: str, bad: np.ndarray, expected: str, hint: 
     """
     if not bad.any():
         return
-    values = {"predictions": batch.y_pred, "labels": batch.y_true, "weights": batch.weights}[role]
+    values = {"predictions": chunk.y_pred, "labels": chunk.y_true, "weights": chunk.weights}[role]
     flat = np.flatnonzero(bad)[0]
     if bad.ndim == 2:
         row, col = divmod(int(flat), bad.shape[1])
-        where = f"row {batch.start + row + 1} column {col + 1}"
+        where = f"row {chunk.start + row + 1} column {col + 1}"
         found = values[row, col]
     else:
         row = int(flat)
-        where = f"row {batch.start + row + 1}"
+        where = f"row {chunk.start + row + 1}"
         found = values[row]
     found_text = f"{found:g}" if isinstance(found, float | np.floating) else str(found)
     tail = f" ({hint})" if hint else ""

@@ -1,7 +1,5 @@
-"""Gates and batch checks of saved model outputs. Pure: no printing, no exiting.
+"""``lossctl check``: many saved model outputs checked at once. Pure: no printing, no exiting.
 
-* :class:`Bounds` gates one number with ``--max``/``--min`` (inclusive) and
-  words the message when it is crossed.
 * :func:`plan` and :func:`read_manifest` turn command-line paths (files, globs,
   directories) or a manifest CSV into :class:`Check` s.
 * :func:`run_checks` computes them, in parallel when asked, and yields one
@@ -31,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from .errors import InputError, LossctlError, UsageError
+from .gate import Bounds, scalar_convention
 from .io import Source, open_source
 
 #: what ``check`` picks up from a directory (lower-case name endings)
@@ -38,87 +37,6 @@ INPUT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".npy
 MANIFEST_COLUMNS = ("predictions", "labels", "loss", "convention", "max", "min")
 REQUIRED_MANIFEST_COLUMNS = ("predictions", "labels", "loss")
 STATUSES = ("pass", "fail", "error")
-
-
-# --------------------------------------------------------------------------- gates
-
-
-def _shown(value: float, bound: float) -> str:
-    """``value`` with the fewest digits (from 6) that keep it on the same side of ``bound``."""
-    for digits in (6, 9, 12, 15):
-        text = f"{value:.{digits}g}"
-        shown = float(text)
-        if (shown > bound) == (value > bound) and (shown < bound) == (value < bound):
-            return text
-    return repr(float(value))
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Inclusive bounds on one number: ``min <= value <= max`` passes.
-
-    >>> Bounds(max=0.02).crossed("preds.csv: mse mean", 0.0235)
-    'preds.csv: mse mean = 0.0235 is above --max 0.02'
-    >>> Bounds(min=0.1, max=0.5).crossed("preds.csv: mse mean", 0.25) is None
-    True
-    """
-
-    max: float | None = None
-    min: float | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("max", "min"):
-            value = getattr(self, name)
-            if value is not None and math.isnan(value):
-                raise UsageError(f"--{name} must be a number, not nan")
-        if self.max is not None and self.min is not None and self.min > self.max:
-            raise UsageError(f"--min {self.min:g} is above --max {self.max:g}; no value could pass")
-
-    def __bool__(self) -> bool:
-        return self.max is not None or self.min is not None
-
-    def describe(self) -> str:
-        """``≤ 0.1``, ``≥ 0.05`` or ``0.05 … 0.1``; empty without bounds."""
-        if self.max is not None and self.min is not None:
-            return f"{self.min:g} … {self.max:g}"
-        if self.max is not None:
-            return f"≤ {self.max:g}"
-        if self.min is not None:
-            return f"≥ {self.min:g}"
-        return ""
-
-    def crossed(self, subject: str, value: float | None, note: str | None = None) -> str | None:
-        """The failure message when ``value`` lies outside the bounds, else None.
-
-        ``subject`` names the value (``"preds.csv: mse mean"``). An undefined
-        value (None, e.g. an infinite loss) fails every bound.
-        """
-        if not self:
-            return None
-        if value is None or math.isnan(value):
-            flags = " and ".join(
-                f"--{name} {bound:g}" for name, bound in (("min", self.min), ("max", self.max)) if bound is not None
-            )
-            why = f" ({note.removeprefix('undefined: ')})" if note else ""
-            return f"{subject} is undefined{why}, so it cannot meet {flags}"
-        if self.max is not None and value > self.max:
-            return f"{subject} = {_shown(value, self.max)} is above --max {self.max:g}"
-        if self.min is not None and value < self.min:
-            return f"{subject} = {_shown(value, self.min)} is below --min {self.min:g}"
-        return None
-
-
-def scalar_convention(name: str) -> str:
-    """The canonical name of a convention that can be gated (a single number)."""
-    from .conventions import get_convention
-
-    conv = get_convention(name)
-    if conv.vector:
-        raise UsageError(
-            f"--max/--min gate one number but {conv.name} is a vector; choose a scalar convention such as mean "
-            "(see 'lossctl explain LOSS')"
-        )
-    return conv.name
 
 
 # --------------------------------------------------------------------------- plans and results
@@ -189,23 +107,34 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def expand(path: str, exclude: Iterable[str] = ()) -> list[str] | str:
+def expand(path: str, exclude: Iterable[str] = (), skipped: list[str] | None = None) -> list[str] | str:
     """The prediction files ``path`` stands for, or an error message.
 
     A file stands for itself (a missing one too: reading it reports the
-    error); a directory for the input files directly in it (sorted, hidden
-    files and the ``exclude`` files, i.e. the labels, left out); a glob
-    pattern for the files it matches (sorted).
+    error); a directory for the array files directly in it (sorted; hidden
+    files and the ``exclude`` files, i.e. the labels, left out; other files,
+    such as .txt or .md, appended to ``skipped`` when given); a glob pattern
+    for the files it matches (sorted).
     """
+    arrays = tuple(
+        s + gz
+        for s in (".npy", ".npz", ".parquet", ".csv", ".tsv", ".safetensors", ".arrow", ".feather", ".jsonl")
+        for gz in ("", ".gz")
+    ) + (".h5", ".hdf5")
     exclude = [e for e in exclude if e]
     if os.path.isdir(path):
-        found = sorted(
-            p
-            for p in (os.path.normpath(os.path.join(path, n)) for n in os.listdir(path))
-            if _is_input(p) and not any(_same_file(p, e) for e in exclude)
-        )
+        found = []
+        for p in sorted(os.path.normpath(os.path.join(path, n)) for n in os.listdir(path)):
+            if os.path.basename(p).startswith(".") or not os.path.isfile(p) or any(_same_file(p, e) for e in exclude):
+                continue
+            if p.lower().endswith(arrays):
+                found.append(p)
+            elif skipped is not None:
+                skipped.append(p)
         if not found:
-            return f"{path} is a directory with no prediction files ({', '.join(INPUT_SUFFIXES)}); check the path"
+            return (
+                f"{path} is a directory with no prediction files (.npy, .npz, .parquet, .csv, .tsv...); check the path"
+            )
         return found
     if not os.path.exists(path) and glob.has_magic(path):
         found = sorted(p for p in glob.glob(path) if os.path.isfile(p))

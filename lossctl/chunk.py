@@ -1,0 +1,25 @@
+"""A chunk of aligned rows, the unit every loss computes on (a leaf module: imports nothing of lossctl)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A chunk of aligned rows: predictions, labels and optional weights.
+
+    ``y_pred`` is float64 ``(n, K)``; ``y_true`` is float64 ``(n, K)``, or int64
+    ``(n,)`` class indices for losses with ``labels="indices"``; ``start`` is
+    the 0-based row number of the chunk's first row (for error messages).
+    ``run`` is a dict that lives for one pass over the data (the same object
+    in every chunk of a pass), for checks that span chunks.
+    """
+
+    y_pred: np.ndarray
+    y_true: np.ndarray
+    weights: np.ndarray | None = None
+    start: int = 0
+    run: dict | None = field(default=None, compare=False, repr=False)

@@ -1,0 +1,463 @@
+"""Cross-entropies: categorical (one-hot or soft labels), sparse (class indices) and binary.
+
+Convention values are the plain mathematics (no epsilon, 0·log 0 = 0); each
+:class:`~lossctl.frameworks.Framework` entry reproduces one framework's own
+clipping, epsilon, inner axis and divisor. ``--logits`` turns raw scores into
+log-probabilities stably (log-softmax / log-sigmoid), never via exp then log.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..chunk import Chunk
+from ..frameworks import (
+    KERAS_EPS,
+    KERAS_ONE_MINUS_EPS,
+    KERAS_SAMPLE_WEIGHT,
+    SKLEARN_EPS,
+    Framework,
+)
+from ..params import LOGITS, Params
+from ._numerics import (
+    DEFAULT,
+    hard_rows,
+    log1m,
+    log_sigmoid,
+    log_softmax,
+    onehot,
+    rows_off,
+    safe_log,
+    xlog,
+)
+from ._registry import check_domain, register
+
+
+def _log_probs(b: Chunk, p: Params) -> np.ndarray:
+    """log ŷ of each class: log-softmax of scores with --logits, else the log of the probabilities."""
+    return log_softmax(b.y_pred) if p.logits else safe_log(b.y_pred)
+
+
+def _bce_terms(y: np.ndarray, pred: np.ndarray, logits: bool) -> np.ndarray:
+    if logits:
+        return xlog(y, log_sigmoid(pred)) + xlog(1 - y, log_sigmoid(-pred))
+    return xlog(y, safe_log(pred)) + xlog(1 - y, log1m(pred))
+
+
+def _check_probabilities(b: Chunk, p: Params, loss: str) -> None:
+    if not p.logits:
+        bad = (b.y_pred < 0) | (b.y_pred > 1)
+        check_domain(
+            b, "predictions", bad, f"{loss} expects probabilities in [0, 1]", "pass --logits if these are scores"
+        )
+
+
+def _check_label_probabilities(b: Chunk, loss: str, what: str = "labels") -> None:
+    hint = ""
+    if b.y_pred.shape[1] == 1:
+        hint = "class indices need predictions with one column per class"
+    check_domain(b, "labels", (b.y_true < 0) | (b.y_true > 1), f"{loss} expects {what} in [0, 1]", hint)
+
+
+def _logits_look_like_probabilities(b: Chunk, p: Params) -> list[str]:
+    if p.logits and np.all((b.y_pred >= 0) & (b.y_pred <= 1)):
+        return [
+            "--logits was given but every value of {predictions} is in [0, 1]: "
+            "if these are probabilities, drop --logits"
+        ]
+    return []
+
+
+_RENORMALIZE = (
+    "rows of {predictions} do not all sum to 1: Keras renormalizes each row before the log, "
+    "scikit-learn and lossctl's conventions use the values as given (compare the framework rows)"
+)
+
+
+_ONE_CLASS = (
+    "{loss} on a single column: one class always has probability 1 after softmax or renormalization; "
+    "for one binary output use bce"
+)
+
+
+def _logits(p: Params, k: int) -> bool:
+    return p.logits and k >= 2
+
+
+def _probs(p: Params, k: int) -> bool:
+    return not p.logits and k >= 2
+
+
+def _class_scores(rng: np.random.Generator, shape: tuple[int, int], p: Params) -> np.ndarray:
+    """Scores with --logits, else rows of probabilities summing to 1."""
+    n, k = shape
+    return rng.normal(scale=3.0, size=shape) if p.logits else rng.dirichlet(np.ones(k), size=n)
+
+
+def _keras_cce(b: Chunk, p: Params) -> np.ndarray:
+    if p.logits:
+        log_q = log_softmax(b.y_pred)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = b.y_pred / np.sum(b.y_pred, axis=1, keepdims=True)
+        log_q = np.log(np.clip(q, KERAS_EPS, KERAS_ONE_MINUS_EPS))
+    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
+    return -np.sum(y * log_q, axis=1)
+
+
+def _torch_ce(b: Chunk, p: Params) -> np.ndarray:
+    """cross_entropy on logits, nll_loss(torch.log(p)) on probabilities: −Σ y·log q, no clipping."""
+    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
+    return np.sum(xlog(y, _log_probs(b, p)), axis=1)
+
+
+def _sklearn_log_loss(b: Chunk, p: Params) -> np.ndarray:
+    """log_loss: clip to [eps, 1 − eps] (float64 eps), no renormalization; hard labels only (else nan)."""
+    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
+    q = np.clip(b.y_pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
+    return np.where(hard_rows(y), np.sum(xlog(y, np.log(q)), axis=1), np.nan)
+
+
+def _validate_cce(b: Chunk, p: Params) -> None:
+    _check_probabilities(b, p, "cce")
+    _check_label_probabilities(b, "cce", "labels (one-hot or probabilities)")
+
+
+def _warn_cce(b: Chunk, p: Params) -> list[str]:
+    out = _logits_look_like_probabilities(b, p)
+    if b.y_pred.shape[1] == 1:
+        out.append(_ONE_CLASS.format(loss="cce"))
+    if not p.logits and rows_off(b.y_pred):
+        out.append(_RENORMALIZE)
+    if rows_off(b.y_true):
+        out.append("rows of {labels} do not all sum to 1: cross-entropy targets are one-hot rows or distributions")
+    if not p.logits and not np.all(hard_rows(b.y_true)):
+        out.append("{labels} holds soft targets (not 0/1): scikit-learn's log_loss refuses them, so its value is nan")
+    return out
+
+
+def _onehot_domain(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    n, k = shape
+    return _class_scores(rng, shape, p), np.eye(k)[rng.integers(0, k, size=n)]
+
+
+@register(
+    "cce",
+    domain=_onehot_domain,
+    aliases=("categorical_crossentropy",),
+    kind="element",
+    inner="sum",
+    options=(LOGITS,),
+    index_labels="sparse-cce",
+    validate=_validate_cce,
+    warnings=_warn_cce,
+    expects="probabilities (or scores with --logits), shape (N, K); one-hot or probability labels, shape (N, K)",
+    undefined="a predicted probability is 0 where the label is positive (log 0)",
+    pitfalls=(
+        "Cross-entropy sums over the classes of a sample, so the frameworks report batch_mean (÷N). "
+        "mean (÷N·K) also divides by the number of classes: the classic mistake, K× too small.",
+        "Keras renormalizes each row of probabilities and clips it to [1e-7, 1−1e-7] in float32; scikit-learn "
+        "clips at 2.2e-16 and does not renormalize; so rows that do not sum to 1 give different numbers.",
+        "PyTorch's cross_entropy takes logits (raw scores), never probabilities: feeding it softmax outputs "
+        "applies softmax twice. Pass --logits when the predictions are scores.",
+        "One column of class indices as labels is sparse-cce; lossctl switches to it and says so.",
+    ),
+    frameworks=(
+        Framework(
+            "pytorch",
+            "torch.nn.CrossEntropyLoss()",
+            "torch.nn.functional.cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            _torch_ce,
+            "batch_mean",
+            note="logits only; probability targets, 'mean' divides by N",
+            when=_logits,
+        ),
+        Framework(
+            "keras",
+            "keras.losses.CategoricalCrossentropy()",
+            "keras.losses.CategoricalCrossentropy()(y_true, y_pred)",
+            _keras_cce,
+            "batch_mean",
+            note="renormalizes rows, clips to [1e-7, 1-1e-7]",
+            float32=True,
+            weighted_call="keras.losses.CategoricalCrossentropy()(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
+            when=_probs,
+        ),
+        Framework(
+            "keras",
+            "keras.losses.CategoricalCrossentropy(from_logits=True)",
+            "keras.losses.CategoricalCrossentropy(from_logits=True)(y_true, y_pred)",
+            _keras_cce,
+            "batch_mean",
+            float32=True,
+            weighted_call="keras.losses.CategoricalCrossentropy(from_logits=True)(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
+            when=_logits,
+        ),
+        Framework(
+            "sklearn",
+            "sklearn.metrics.log_loss",
+            "sklearn.metrics.log_loss(y_true, y_pred)",
+            _sklearn_log_loss,
+            "batch_mean",
+            note="clips to [2.2e-16, 1-2.2e-16], no renormalization; hard labels only",
+            weighted_call="sklearn.metrics.log_loss(y_true, y_pred, sample_weight=sample_weight)",
+            weighted_divisor="sum(w)",
+            when=_probs,
+        ),
+    ),
+)
+def cce(b: Chunk, p: Params) -> np.ndarray:
+    """Categorical cross-entropy: minus the label-weighted log of each predicted class probability.
+
+    e[i,k] = −y[i,k]·log ŷ[i,k]   (0·log 0 = 0; with --logits, log ŷ = log-softmax of the scores)
+    l_i = Σ_k e[i,k], so the frameworks report batch_mean: Σ e / N.
+
+    >>> b = Chunk(np.array([[0.7, 0.2, 0.1]]), np.array([[1.0, 0.0, 0.0]]))
+    >>> float(np.round(cce(b, Params()).sum(), 6))  # hand: −log 0.7
+    0.356675
+    """
+    return xlog(b.y_true, _log_probs(b, p))
+
+
+def _validate_sparse(b: Chunk, p: Params) -> None:
+    _check_probabilities(b, p, "sparse-cce")
+
+
+def _warn_sparse(b: Chunk, p: Params) -> list[str]:
+    out = _logits_look_like_probabilities(b, p)
+    if b.y_pred.shape[1] == 1:
+        out.append(_ONE_CLASS.format(loss="sparse-cce"))
+    if not p.logits and rows_off(b.y_pred):
+        out.append(_RENORMALIZE)
+    return out
+
+
+def _index_domain(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    n, k = shape
+    return _class_scores(rng, shape, p), rng.integers(0, k, size=n).astype(np.int64)
+
+
+@register(
+    "sparse-cce",
+    domain=_index_domain,
+    aliases=("sparse_categorical_crossentropy",),
+    kind="element",
+    inner="sum",
+    labels="indices",
+    options=(LOGITS,),
+    validate=_validate_sparse,
+    warnings=_warn_sparse,
+    expects="probabilities (or scores with --logits), shape (N, K); class indices in [0, K), shape (N,) or (N, 1)",
+    undefined="the predicted probability of the true class is 0 (log 0)",
+    pitfalls=(
+        "The frameworks report batch_mean (÷N): the mean of −log ŷ of the true class. mean (÷N·K) also "
+        "divides by the number of classes: the classic mistake, K× too small.",
+        "PyTorch's cross_entropy takes logits; nll_loss takes log-probabilities: feeding nll_loss plain "
+        "probabilities returns −p, not −log p.",
+        "Keras renormalizes each row and clips it to [1e-7, 1−1e-7]; scikit-learn clips at 2.2e-16 and does "
+        "not renormalize.",
+        "scikit-learn's log_loss infers the classes from the labels; without labels= a batch missing a class "
+        "raises or misaligns the columns.",
+    ),
+    frameworks=(
+        Framework(
+            "pytorch",
+            "torch.nn.CrossEntropyLoss()",
+            "torch.nn.functional.cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            _torch_ce,
+            "batch_mean",
+            when=_logits,
+        ),
+        Framework(
+            "pytorch",
+            "torch.nn.NLLLoss() on torch.log(p)",
+            "torch.nn.functional.nll_loss(torch.log(torch.from_numpy(y_pred)), torch.from_numpy(y_true))",
+            _torch_ce,
+            "batch_mean",
+            when=_probs,
+        ),
+        Framework(
+            "keras",
+            "keras.losses.SparseCategoricalCrossentropy()",
+            "keras.losses.SparseCategoricalCrossentropy()(y_true, y_pred)",
+            _keras_cce,
+            "batch_mean",
+            note="renormalizes rows, clips to [1e-7, 1-1e-7]",
+            float32=True,
+            weighted_call="keras.losses.SparseCategoricalCrossentropy()(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
+            when=_probs,
+        ),
+        Framework(
+            "keras",
+            "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+            "keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y_true, y_pred)",
+            _keras_cce,
+            "batch_mean",
+            float32=True,
+            weighted_call="keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y_true, y_pred"
+            + KERAS_SAMPLE_WEIGHT,
+            when=_logits,
+        ),
+        Framework(
+            "sklearn",
+            "sklearn.metrics.log_loss",
+            "sklearn.metrics.log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1]))",
+            _sklearn_log_loss,
+            "batch_mean",
+            note="clips to [2.2e-16, 1-2.2e-16], no renormalization",
+            weighted_call="sklearn.metrics.log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1]), "
+            "sample_weight=sample_weight)",
+            weighted_divisor="sum(w)",
+            when=_probs,
+        ),
+    ),
+)
+def sparse_cce(b: Chunk, p: Params) -> np.ndarray:
+    """Sparse categorical cross-entropy: minus the log of the probability predicted for the true class.
+
+    e[i,k] = −log ŷ[i,k] if k is the true class t_i, else 0   (with --logits, log ŷ = log-softmax)
+    l_i = −log ŷ[i,t_i], so the frameworks report batch_mean: Σ e / N.
+
+    >>> b = Chunk(np.array([[0.7, 0.2, 0.1]]), np.array([1]))
+    >>> float(np.round(sparse_cce(b, Params()).sum(), 6))  # hand: −log 0.2
+    1.609438
+    """
+    return xlog(onehot(b.y_true, b.y_pred.shape[1]), _log_probs(b, p))
+
+
+def _keras_bce(b: Chunk, p: Params) -> np.ndarray:
+    if p.logits:
+        return np.mean(_bce_terms(b.y_true, b.y_pred, True), axis=1)
+    q = np.clip(b.y_pred, KERAS_EPS, KERAS_ONE_MINUS_EPS)
+    return np.mean(-(b.y_true * np.log(q) + (1 - b.y_true) * np.log1p(-q)), axis=1)
+
+
+def _torch_bce(b: Chunk, p: Params) -> np.ndarray:
+    if p.logits:
+        return np.mean(_bce_terms(b.y_true, b.y_pred, True), axis=1)
+    # BCELoss clamps each log at -100, so one term is at most 100
+    log_p = np.maximum(safe_log(b.y_pred), -100.0)
+    log_1mp = np.maximum(log1m(b.y_pred), -100.0)
+    return np.mean(-(b.y_true * log_p + (1 - b.y_true) * log_1mp), axis=1)
+
+
+def _sklearn_bce(b: Chunk, p: Params) -> np.ndarray:
+    """log_loss on one column: [1 − p, p], each clipped to [eps, 1 − eps]; hard labels only (else nan)."""
+    y, pred = b.y_true[:, 0], b.y_pred[:, 0]
+    q1 = np.clip(pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
+    q0 = np.clip(1 - pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
+    return np.where(y == 1, -np.log(q1), np.where(y == 0, -np.log(q0), np.nan))
+
+
+def _validate_bce(b: Chunk, p: Params) -> None:
+    _check_probabilities(b, p, "bce")
+    _check_label_probabilities(b, "bce", "labels (0/1 or soft targets)")
+
+
+def _warn_bce(b: Chunk, p: Params) -> list[str]:
+    out = _logits_look_like_probabilities(b, p)
+    if not p.logits and b.y_pred.shape[1] == 1 and not np.all(hard_rows(b.y_true)):
+        out.append("{labels} holds soft targets (not 0/1): scikit-learn's log_loss refuses them, so its value is nan")
+    return out
+
+
+def _binary_domain(
+    rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
+) -> tuple[np.ndarray, np.ndarray]:
+    y_true = rng.integers(0, 2, size=shape).astype(np.float64)
+    return (rng.normal(scale=3.0, size=shape) if p.logits else rng.uniform(0.01, 0.99, size=shape)), y_true
+
+
+@register(
+    "bce",
+    domain=_binary_domain,
+    aliases=("binary_crossentropy",),
+    kind="element",
+    inner="mean",
+    options=(LOGITS,),
+    validate=_validate_bce,
+    warnings=_warn_bce,
+    expects="probabilities of the positive class (or scores with --logits), shape (N, K); "
+    "labels 0/1 or soft targets in [0, 1], shape (N, K)",
+    undefined="a predicted probability is 0 or 1 where the label says the opposite (log 0)",
+    pitfalls=(
+        "Each output is its own binary problem: Keras averages over the outputs (mean), while summing "
+        "them (batch_mean) is K× larger.",
+        "Probabilities of exactly 0 or 1 make the loss infinite; each framework hides that differently: "
+        "PyTorch clamps each log at −100, Keras clips to [1e-7, 1−1e-7] in float32 (16.1 at most), "
+        "scikit-learn clips at 2.2e-16 (36.0 at most).",
+        "Applying a sigmoid and then BCELoss loses precision for large scores; pass --logits "
+        "(BCEWithLogitsLoss, from_logits=True) for raw scores.",
+    ),
+    frameworks=(
+        Framework(
+            "pytorch",
+            "torch.nn.BCELoss()",
+            "torch.nn.functional.binary_cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            _torch_bce,
+            "mean",
+            note="clamps each log at -100",
+            weighted_call="torch.nn.functional.binary_cross_entropy(torch.from_numpy(y_pred), "
+            "torch.from_numpy(y_true), weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape))",
+            when=lambda p, k: not p.logits,
+        ),
+        Framework(
+            "pytorch",
+            "torch.nn.BCEWithLogitsLoss()",
+            "torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            _torch_bce,
+            "mean",
+            weighted_call="torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(y_pred), "
+            "torch.from_numpy(y_true), weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape))",
+            when=lambda p, k: p.logits,
+        ),
+        Framework(
+            "keras",
+            "keras.losses.BinaryCrossentropy()",
+            "keras.losses.BinaryCrossentropy()(y_true, y_pred)",
+            _keras_bce,
+            "mean",
+            note="clips to [1e-7, 1-1e-7]",
+            float32=True,
+            weighted_call="keras.losses.BinaryCrossentropy()(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
+            when=lambda p, k: not p.logits,
+        ),
+        Framework(
+            "keras",
+            "keras.losses.BinaryCrossentropy(from_logits=True)",
+            "keras.losses.BinaryCrossentropy(from_logits=True)(y_true, y_pred)",
+            _keras_bce,
+            "mean",
+            float32=True,
+            weighted_call="keras.losses.BinaryCrossentropy(from_logits=True)(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
+            when=lambda p, k: p.logits,
+        ),
+        Framework(
+            "sklearn",
+            "sklearn.metrics.log_loss",
+            "sklearn.metrics.log_loss(y_true[:, 0], y_pred[:, 0], labels=[0, 1])",
+            _sklearn_bce,
+            "mean",
+            note="clips to [2.2e-16, 1-2.2e-16]; hard 0/1 labels only",
+            weighted_call="sklearn.metrics.log_loss(y_true[:, 0], y_pred[:, 0], labels=[0, 1], "
+            "sample_weight=sample_weight)",
+            weighted_divisor="sum(w)",
+            when=lambda p, k: not p.logits and k == 1,
+        ),
+    ),
+)
+def bce(b: Chunk, p: Params) -> np.ndarray:
+    """Binary cross-entropy: each output's log-loss against its 0/1 (or soft) label.
+
+    e[i,k] = −[y·log ŷ + (1−y)·log(1−ŷ)]   (0·log 0 = 0; with --logits, log ŷ = log-sigmoid of the score)
+    l_i = mean_k e[i,k], as Keras averages over the last axis, so the frameworks report mean.
+
+    >>> b = Chunk(np.array([[0.8], [0.4]]), np.array([[1.0], [0.0]]))
+    >>> float(np.round(bce(b, Params()).mean(), 6))  # hand: (−log 0.8 − log 0.6) / 2
+    0.366985
+    """
+    return _bce_terms(b.y_true, b.y_pred, p.logits)

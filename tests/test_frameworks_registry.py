@@ -1,0 +1,96 @@
+"""Every registered loss, every framework entry, against the real frameworks.
+
+Nothing here names a loss: the test walks ``LOSSES``. For each loss it draws
+inputs from the loss's declared ``domain`` (for every value its declared options
+take in tests), computes lossctl's report through :func:`lossctl.compute.compute`,
+evaluates each entry's printed ``call`` (the line a user copies) with the real
+PyTorch, Keras (``KERAS_BACKEND=torch``), scikit-learn and NumPy, and checks
+
+* the value lossctl reports for the entry equals the real framework's, at the
+  entry's own ``rtol``/``atol``;
+* the convention lossctl reports for it is the declared one (``Framework.declared``)
+  exactly when the real framework's value equals that convention's value, and
+  otherwise none, with a note saying why;
+* every declared convention is really met: on some input with K ≥ 2 outputs
+  (where mean and batch_mean differ) the real framework equals it.
+
+A new loss, or a new framework entry, is checked here without new test code.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import zlib
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from lossctl.compute import compute
+from lossctl.losses import LOSSES, Chunk, Loss, Params
+
+SHAPES = [(1, 1), (8, 1), (1, 6), (9, 2), (5, 3), (48, 10)]
+
+#: entries whose declared convention holds only up to an epsilon the frameworks add and lossctl's
+#: convention values do not: the real framework differs at rtol 1e-12 wherever the epsilon shows
+UP_TO_EPSILON = {
+    # ŷ − y·log(ŷ + 1e-8): the 1e-8 shows wherever a count is positive
+    "torch.nn.PoissonNLLLoss(log_input=False)",
+}
+
+
+def _param_sets(loss: Loss) -> list[Params]:
+    """Every combination of the example values of the loss's declared options."""
+    options = loss.options
+    if not options:
+        return [Params()]
+    combos = itertools.product(*(option.examples for option in options))
+    return [Params(**dict(zip((o.name for o in options), combo, strict=True))) for combo in combos]
+
+
+def _inputs(loss: Loss, shape: tuple[int, int], params: Params, weighted: bool):
+    rng = np.random.default_rng(zlib.crc32(f"{loss.name} {shape} {params} {weighted}".encode()))
+    y_pred, y_true = loss.domain(rng, shape, params)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=np.int64 if loss.labels == "indices" else np.float64)
+    w = rng.uniform(0.0, 2.0, size=shape[0]) if weighted else None
+    return y_pred, y_true, w
+
+
+def test_every_loss_declares_a_domain():
+    assert [name for name, loss in LOSSES.items() if loss.domain is None] == []
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_framework_calls_and_conventions_match_the_real_frameworks(oracle, name):
+    loss = LOSSES[name]
+    applied_wide: set[tuple[str, bool]] = set()  # (api, weighted) seen with K ≥ 2
+    met_wide: set[tuple[str, bool]] = set()  # ... where the real framework equalled the declared convention
+    for params, weighted, shape in itertools.product(_param_sets(loss), (False, True), SHAPES):
+        if shape[1] < loss.min_outputs:
+            continue
+        y_pred, y_true, w = _inputs(loss, shape, params, weighted)
+        report = compute(loss, [Chunk(y_pred, y_true, w)], params)
+        entries = [fw for fw in loss.frameworks if fw.applies(params, weighted, shape[1])]
+        assert [(r.framework, r.api) for r in report.frameworks] == [(fw.framework, fw.api) for fw in entries]
+        for fw, r in zip(entries, report.frameworks, strict=True):
+            where = f"{name} {shape} {params} weighted={weighted}: {r.call}"
+            assert r.call == fw.render_call(params, weighted), where
+            real = oracle(r.call, y_pred, y_true, w)
+            assert_allclose(r.value, real, rtol=fw.rtol, atol=fw.atol, err_msg=where)
+
+            declared = fw.declared(weighted)
+            target = report.convention(declared).value if declared else None
+            met = target is not None and math.isclose(real, target, rel_tol=fw.rtol, abs_tol=fw.atol)
+            if met:
+                assert r.convention == declared, where
+            else:
+                assert r.convention is None, (where, real, target)
+                assert r.note, where
+            if declared and shape[1] >= 2:
+                applied_wide.add((fw.api, weighted))
+                if met:
+                    met_wide.add((fw.api, weighted))
+    never = sorted(key for key in applied_wide - met_wide if key[0] not in UP_TO_EPSILON)
+    assert never == [], f"{name}: declared conventions the real framework never equals with K ≥ 2"
