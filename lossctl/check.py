@@ -5,7 +5,8 @@
 * :func:`run_checks` computes them, in parallel when asked, and yields one
   :class:`Result` per prediction file **in input order**, each as soon as it
   and the ones before it are done. A broken file becomes a result with status
-  ``error``; it never stops the batch.
+  ``error``; it never stops the batch, nor does one that hangs, exhausts
+  memory or kills its worker (:mod:`.pool`: ``timeout``, ``max_memory``).
 
 Parallelism uses processes, not threads: much of reading and reducing a file
 is Python code holding the GIL, so threads gain little (measured: 8 CSV files
