@@ -5,7 +5,8 @@
 * :func:`run_checks` computes them, in parallel when asked, and yields one
   :class:`Result` per prediction file **in input order**, each as soon as it
   and the ones before it are done. A broken file becomes a result with status
-  ``error``; it never stops the batch.
+  ``error``; it never stops the batch, nor does one that hangs, exhausts
+  memory or kills its worker (:mod:`.pool`: ``timeout``, ``max_memory``).
 
 Parallelism uses processes, not threads: much of reading and reducing a file
 is Python code holding the GIL, so threads gain little (measured: 8 CSV files
@@ -24,10 +25,8 @@ import math
 import multiprocessing
 import os
 import signal
-import threading
-import time
+import sys
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from .errors import InputError, LossctlError, UsageError
@@ -289,7 +288,13 @@ def run_check(check: Check) -> Result:
         )
     except LossctlError as e:
         return _error(check, str(e))
-    except Exception as e:  # a bug in lossctl: still a row, and the batch goes on
+    except Exception as e:  # out of memory, or a bug in lossctl: still a row, and the batch goes on
+        if isinstance(e, MemoryError) or (_MEMORY_LIMIT_MB and "can't start new thread" in str(e)):
+            if _MEMORY_LIMIT_MB:
+                why = f"needs more memory than --max-memory {_MEMORY_LIMIT_MB:g} MB; raise it or check the file"
+            else:
+                why = "ran out of memory; free some memory or check the file"
+            return _error(check, f"{check.predictions} {why}")
         return _error(check, f"internal error: {type(e).__name__}: {e} (please report it)")
     name = convention or report.primary
     gated = report.convention(name)
@@ -319,48 +324,107 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker_init(parent: int) -> None:
-    """Set up a worker: the parent handles Ctrl-C (once, without worker tracebacks), and the worker
-    ends by itself when the parent is gone (killed, or ended by a closed pipe in ``lossctl check | head``);
-    otherwise it would wait forever for work and hold the parent's stdout/stderr open."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="lossctl-parent-watch", daemon=True).start()
+#: the --max-memory of this worker process, in MB (0: none)
+_MEMORY_LIMIT_MB: float = 0
 
 
-def run_checks(checks: Sequence[Check], jobs: int = 1) -> Iterator[Result]:
+def _worker_init(max_memory: float | None) -> None:
+    """Set up a worker: cap its memory ``max_memory`` MB above what it holds at the start (the
+    interpreter, numpy, and under fork the labels read by the parent), so a decompression bomb
+    ends in a MemoryError, i.e. an ``error`` row, instead of the OOM killer.
+
+    On Linux the cap is RLIMIT_DATA (writable memory: the heap and every array), not RLIMIT_AS:
+    the address space also counts reservations that are never touched (64 MB per malloc arena,
+    8 MB per thread stack: 140 MB for a 5-row file), so it would fail small files.
+    """
+    global _MEMORY_LIMIT_MB
+    from . import api  # noqa: F401 - a spawned worker imports the readers now, outside each file's time budget
+
+    if not max_memory:
+        return
+    import resource
+
+    linux = sys.platform.startswith("linux") and hasattr(resource, "RLIMIT_DATA")
+    limit, field = (resource.RLIMIT_DATA, "VmData:") if linux else (resource.RLIMIT_AS, "VmSize:")
+    start = 0  # elsewhere the cap is on the whole address space
+    try:
+        with open("/proc/self/status") as f:
+            start = next(int(line.split()[1]) * 1024 for line in f if line.startswith(field))
+    except (OSError, ValueError, IndexError, StopIteration):
+        pass
+    _, hard = resource.getrlimit(limit)
+    soft = start + int(max_memory * 2**20)
+    resource.setrlimit(limit, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    _MEMORY_LIMIT_MB = max_memory
+
+
+def _fault(max_memory: float | None):
+    """Words the :class:`~lossctl.pool.Fault` of a check whose worker died or ran out of time as its ``error`` row."""
+
+    def row(check: Check, fault) -> Result:
+        if fault.kind == "timeout":
+            return _error(
+                check, f"{check.predictions} took longer than {fault.seconds:g} s; raise --timeout or check the file"
+            )
+        if fault.kind == "crashed":
+            return _error(
+                check, f"internal error while checking {check.predictions}: {fault.detail} (please report it)"
+            )
+        if fault.signal is not None:
+            how = f"killed by signal {fault.signal}"
+            if max_memory:
+                how += f"; it may have hit --max-memory {max_memory:g} MB"
+            elif fault.signal == getattr(signal, "SIGKILL", 9):
+                how += ", e.g. out of memory"
+        else:
+            how = f"exited with code {fault.exitcode}"
+        return _error(check, f"worker died while reading {check.predictions} ({how}); the other files were checked")
+
+    return row
+
+
+def run_checks(
+    checks: Sequence[Check], jobs: int = 1, timeout: float | None = None, max_memory: float | None = None
+) -> Iterator[Result]:
     """Yield one :class:`Result` per check, in the order of ``checks``, each as soon as it can be.
 
     ``jobs > 1`` computes in worker processes; the results and their order are
-    the same as with ``jobs=1``.
+    the same as with ``jobs=1``. A check that takes longer than ``timeout``
+    seconds, or whose worker dies (e.g. killed by the OOM killer), becomes an
+    ``error`` result and a fresh worker takes the rest; ``max_memory`` caps each
+    worker's memory (MB), so a check that needs more becomes an ``error`` result.
+    With either budget the checks run in workers even when ``jobs`` is 1.
     """
+    from .pool import ordered_map
+
     workers = max(1, min(jobs, len(checks)))
     fork = "fork" in multiprocessing.get_all_start_methods()
+    budget = bool(timeout) or bool(max_memory)
     _LABELS.clear()
     try:
-        if workers == 1:
+        if workers == 1 and not (budget and (fork or len(checks) > 1)):
             for check in checks:
                 yield run_check(check)
             return
-        if fork:  # read each labels file once here; the forked workers inherit it
+        if fork:  # import the readers and read each labels file once here; the forked workers inherit them
+            from . import api  # noqa: F401
+
             for label in dict.fromkeys(c.labels for c in checks if not c.error):
-                try:
-                    _labels(label)
-                except LossctlError:
-                    pass  # remembered in _LABELS; each check using it reports the error
-        context = multiprocessing.get_context("fork" if fork else "spawn")
-        executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),))
-        try:
-            yield from executor.map(run_check, checks)
-        except BaseException:
-            executor.shutdown(wait=False, cancel_futures=True)
-            raise
-        executor.shutdown()
+                if os.path.isfile(label.rsplit(":", 1)[0] if ".npz:" in label else label):  # not a pipe or device
+                    try:
+                        _labels(label)
+                    except LossctlError:
+                        pass  # remembered in _LABELS; each check using it reports the error
+        yield from ordered_map(
+            run_check,
+            checks,
+            workers,
+            context=multiprocessing.get_context("fork" if fork else "spawn"),
+            on_fault=_fault(max_memory),
+            timeout=timeout or None,
+            initializer=_worker_init,
+            initargs=(max_memory,),
+        )
     finally:
         _LABELS.clear()
 

@@ -343,6 +343,7 @@ def test_jsonl_streams_each_result_before_the_next_is_computed(runs, monkeypatch
         max_=None,
         min_=None,
         jobs=1,
+        timeout=0,  # no budget: in this process, where the spy sees each call
         fmt="jsonl",
         manifest=None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from contextlib import nullcontext
@@ -16,9 +17,13 @@ from . import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format
 CHECK_FORMATS = ("table", "json", "jsonl", "csv", "tsv")
 #: show a progress bar (on a terminal) from this many files on
 PROGRESS_MIN_FILES = 10
+#: --timeout's default, in seconds: generous, so only a hanging or runaway file meets it
+DEFAULT_TIMEOUT = 300
 
 
 def _format(fmt: str | None) -> str:
+    from ..render import FORMATS
+
     if fmt:
         chosen = fmt.lower()
         if chosen not in CHECK_FORMATS:
@@ -29,7 +34,28 @@ def _format(fmt: str | None) -> str:
     default = default_format().lower()
     if default in CHECK_FORMATS:
         return default
+    if default not in FORMATS:  # a typo in the environment is refused, as by `lossctl LOSS`
+        from ..suggest import unknown
+
+        message = unknown("format", default, CHECK_FORMATS, f"check writes: {', '.join(CHECK_FORMATS)}")
+        raise UsageError(message.replace(repr(default), f"{default!r} (from LOSSCTL_FORMAT)", 1))
     return "table" if sys.stdout.isatty() else "tsv"  # e.g. LOSSCTL_FORMAT=plain, which check has not
+
+
+def _budget(timeout: float, max_memory: float | None) -> tuple[float | None, float | None]:
+    """--timeout (0: none) and --max-memory, checked before any output."""
+    if math.isnan(timeout):
+        raise UsageError("--timeout must be a number of seconds (0 for no limit), not nan")
+    if max_memory is not None:
+        if math.isnan(max_memory) or max_memory <= 0:
+            raise UsageError(f"--max-memory must be a positive number of MB, not {max_memory:g}")
+        try:
+            import resource
+
+            resource.RLIMIT_AS  # noqa: B018 - only where the system can cap a process's memory
+        except (ImportError, AttributeError):
+            raise UsageError("--max-memory needs a system that can cap a process's memory (RLIMIT_AS)") from None
+    return (timeout if 0 < timeout < math.inf else None), (None if max_memory == math.inf else max_memory)
 
 
 def _plan(
@@ -195,6 +221,24 @@ def check(
             show_default=False,
         ),
     ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout",
+            min=0,
+            metavar="SECONDS",
+            help="Give up on a file after this long: its row says error and the rest go on (0: no limit).",
+        ),
+    ] = DEFAULT_TIMEOUT,
+    max_memory: Annotated[
+        float | None,
+        typer.Option(
+            "--max-memory",
+            metavar="MB",
+            help="Memory each file's check may use beyond a worker's start; more is an error row, not a dead batch.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: Annotated[
         str | None,
         typer.Option(
@@ -241,6 +285,7 @@ def check(
     from ..render_check import check_header, check_json, check_line, check_record, check_summary, check_table
 
     out_format = _format(fmt)
+    budget = _budget(timeout, max_memory)
     bounds = Bounds(max_, min_)
     checks = _plan(list(args or []), labels, convention, bounds, manifest, list(exclude or []))
     diagnostics = _Diagnostics()
@@ -259,7 +304,7 @@ def check(
         if progress is not None:
             diagnostics.console = progress.console
             task = progress.add_task("check", total=len(checks))
-        for result in run_checks(checks, jobs or default_jobs()):
+        for result in run_checks(checks, jobs or default_jobs(), *budget):
             results.append(result)
             diagnostics.result(result, errors=out_format != "table")
             if out_format == "jsonl":
