@@ -81,6 +81,52 @@ class _VectorSum:
             return np.where(np.isfinite(self.s), self.s + self.c, self.s)
 
 
+class _ScaledSum:
+    """A running sum of ``w``-weighted values whose weights may be as large as 1e308 or as small as 5e-324.
+
+    Each chunk's weights are scaled by a power of two (exact) so that the largest is in [0.5, 1):
+    the chunk's sums neither overflow nor underflow, and the running sum is kept at the largest
+    exponent seen. :meth:`ratio` of two such sums is scale-free (Σw·l / Σw with weights of 1e308
+    equals the unit-weight value); :attr:`value` is the true sum, which may itself overflow.
+    """
+
+    def __init__(self) -> None:
+        self.sum = _Sum()
+        self.exponent: int | None = None
+
+    def add(self, scaled: float, exponent: int) -> None:
+        if self.exponent is None:
+            self.exponent = exponent
+        elif exponent > self.exponent:  # rescale what was summed so far: exact powers of two
+            shift = self.exponent - exponent
+            self.sum.s, self.sum.c = math.ldexp(self.sum.s, shift), math.ldexp(self.sum.c, shift)
+            self.exponent = exponent
+        self.sum.add(math.ldexp(float(scaled), exponent - self.exponent))
+
+    @property
+    def value(self) -> float:
+        try:
+            return math.ldexp(self.sum.value, self.exponent or 0)
+        except OverflowError:
+            return math.copysign(math.inf, self.sum.value)
+
+    def ratio(self, other: _ScaledSum) -> float | None:
+        """``self / other`` computed on the scaled sums (the same chunks were added to both)."""
+        denominator = other.sum.value
+        if not denominator:
+            return None
+        return math.ldexp(self.sum.value / denominator, (self.exponent or 0) - (other.exponent or 0))
+
+
+def _weight_scale(weights: np.ndarray) -> tuple[np.ndarray, int]:
+    """``weights`` scaled by an exact power of two so the largest lies in [0.5, 1), and that exponent."""
+    largest = float(np.max(weights)) if len(weights) else 0.0
+    if not largest:
+        return weights, 0
+    exponent = math.frexp(largest)[1]
+    return np.ldexp(weights, -exponent), exponent
+
+
 def _per_sample(loss: Loss, chunk: Chunk, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
     """The loss's own per-sample values ``l_i`` of a chunk, and its element terms (None for kind="sample")."""
     terms = np.asarray(loss.terms(chunk, params), dtype=np.float64)
@@ -147,7 +193,8 @@ class _Pass:
     ) -> None:
         self.loss, self.params, self.names = loss, params, names
         self.need_vector, self.need_columns = need_vector, need_columns
-        self.total, self.sum_w, self.weighted_total, self.columns = _Sum(), _Sum(), _Sum(), _VectorSum()
+        self.total, self.columns = _Sum(), _VectorSum()
+        self.sum_w, self.weighted_total = _ScaledSum(), _ScaledSum()
         self.per_sample: list[np.ndarray] = []
         self.fw_sums: _FrameworkSums | None = None
         self.frameworks: list[Framework] = []
@@ -191,8 +238,9 @@ class _Pass:
                 l_i, chunk_total = None, np.sum(terms)
             self.total.add(chunk_total)
             if chunk.weights is not None:
-                self.sum_w.add(np.sum(chunk.weights))
-                self.weighted_total.add(np.dot(chunk.weights, l_i))
+                scaled, exponent = _weight_scale(chunk.weights)
+                self.sum_w.add(np.sum(scaled), exponent)
+                self.weighted_total.add(np.dot(scaled, l_i), exponent)
             self.fw_sums.add(chunk, params)
         if self.first_bad is None and not np.isfinite(chunk_total):
             l_bad = l_i if l_i is not None else _per_sample(loss, chunk, params)[0]
@@ -211,6 +259,7 @@ class _Pass:
             per_output=self.columns.value if self.need_columns else None,
             sum_w=self.sum_w.value if self.weighted else None,
             weighted_total=self.weighted_total.value if self.weighted else None,
+            weighted_ratio=self.weighted_total.ratio(self.sum_w) if self.weighted else None,
         )
 
     def undefined(self) -> str | None:
@@ -294,12 +343,24 @@ def _convention_results(loss: Loss, totals: Totals, weighted: bool, undefined: s
         note = None
         if value is not None and not conv.vector and not math.isfinite(value):
             value, note = None, undefined
+            if conv.weighted and undefined is None:
+                note = (
+                    "undefined: the weighted sum overflows float64 with these weights "
+                    "(weighted_mean is scale-free; divide the weights by a constant)"
+                )
         elif conv.vector and undefined:
             note = undefined
         results.append(
-            ConventionResult(conv.name, conv.divisor, conv.n(totals), value, conv.meaning, conv.users, note, conv.short)
+            ConventionResult(
+                conv.name, conv.divisor, _finite(conv.n(totals)), value, conv.meaning, conv.users, note, conv.short
+            )
         )
     return results
+
+
+def _finite(n: float | None) -> float | None:
+    """A divisor n as shown: None when it is not a finite number (Σw of weights near 1e308)."""
+    return n if n is None or math.isfinite(n) else None
 
 
 def _select(loss: Loss, by_name: dict[str, ConventionResult], selected: list[str]) -> list[ConventionResult]:

@@ -30,6 +30,8 @@ class Totals:
     per_output: np.ndarray | None  # column sums of the element terms, (K,)
     sum_w: float | None = None  # sum of sample weights
     weighted_total: float | None = None  # sum_i w_i * l_i
+    #: weighted_total / sum_w, computed on power-of-two-scaled sums so that huge or tiny weights cancel exactly
+    weighted_ratio: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         "weighted_mean", "sum(w)", "Σ w_i·l_i / Σ w_i over per-sample losses l_i",
         "scikit-learn sample_weight, Keras reduction='mean_with_sample_weight', Keras metrics",
         "Σ w·l / Σw",
-        lambda t: t.sum_w, lambda t: t.weighted_total / t.sum_w if t.sum_w else None, weighted=True,
+        lambda t: t.sum_w, lambda t: t.weighted_ratio, weighted=True,
     ),
     Convention(
         "weighted_batch_mean", "N", "Σ w_i·l_i / N over per-sample losses l_i",
