@@ -30,6 +30,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from .errors import InputError, LossctlError, UsageError
+from .errors import cell as shown_cell
+from .errors import name as shown_name
 from .gate import Bounds, scalar_convention
 from .io import Source, open_source
 
@@ -138,9 +140,10 @@ def expand(path: str, exclude: Iterable[str] = (), skipped: list[str] | None = N
             )
         return found
     if not os.path.exists(path) and glob.has_magic(path):
-        found = sorted(p for p in glob.glob(path) if os.path.isfile(p))
+        # like a directory, a glob never stands for the labels file it happens to match
+        found = sorted(p for p in glob.glob(path) if os.path.isfile(p) and not any(_same_file(p, e) for e in exclude))
         if not found:
-            return f"no files match {path}; check the pattern"
+            return f"no files match {shown_name(path)}; check the pattern"
         return found
     return [path]
 
@@ -178,7 +181,7 @@ def _number(cell: str, column: str) -> float | None:
     try:
         value = float(cell)
     except ValueError:
-        raise InputError(f"column {column} is not a number: {cell!r}") from None
+        raise InputError(f"column {column} is not a number: {shown_cell(cell)}") from None
     if math.isnan(value):
         raise InputError(f"column {column} is nan; give a number or leave it empty")
     return value
@@ -191,7 +194,7 @@ def read_manifest(path: str) -> list[Check]:
     as a whole (missing, no header, unknown column) raises; a problem with one
     row becomes that row's error, so the other rows still run.
     """
-    name = path
+    name = shown_name(path)
     if not os.path.isfile(path):
         raise InputError(f"manifest {name} does not exist; check the path")
     folder = os.path.dirname(path)
@@ -208,7 +211,7 @@ def read_manifest(path: str) -> list[Check]:
     unknown = [h for h in header if h not in MANIFEST_COLUMNS]
     if unknown:
         raise InputError(
-            f"manifest {name} has an unknown column {unknown[0]!r}; the columns are: {', '.join(MANIFEST_COLUMNS)}"
+            f"manifest {name} has an unknown column {shown_cell(unknown[0])}; the columns are: {', '.join(MANIFEST_COLUMNS)}"
         )
     missing = [c for c in REQUIRED_MANIFEST_COLUMNS if c not in header]
     if missing:

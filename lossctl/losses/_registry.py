@@ -105,10 +105,11 @@ def get_loss(name: str) -> Loss:
     """Look a loss up by canonical name or alias (case-, ``_``/``-``-insensitive)."""
     canonical = _ALIASES.get(_key(name))
     if canonical is None:
+        from ..errors import cell
         from ..suggest import did_you_mean
 
         hint = did_you_mean(name, [*LOSSES, *_ALIASES]) or f"; known losses: {', '.join(LOSSES)}"
-        raise UsageError(f"unknown loss {name!r}{hint} (see 'lossctl list')")
+        raise UsageError(f"unknown loss {cell(name)}{hint} (see 'lossctl list')")
     return LOSSES[canonical]
 
 
