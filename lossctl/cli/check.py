@@ -226,6 +226,16 @@ def check(
             show_default=False,
         ),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="local[:N]|tcp://HOST:PORT",
+            help="Spread the files over a Dask cluster: local:N worker processes, or a running scheduler "
+            "(needs pip install 'lossctl[dask]').",
+            show_default=False,
+        ),
+    ] = None,
 ) -> int:
     """Check many saved model outputs at once: one result per prediction file, pass / fail / error.
 
@@ -259,7 +269,13 @@ def check(
         if progress is not None:
             diagnostics.console = progress.console
             task = progress.add_task("check", total=len(checks))
-        for result in run_checks(checks, jobs or default_jobs()):
+        if scheduler:  # each check one task on a Dask cluster (lossctl[dask])
+            from ..distributed import run_checks as run_on_cluster
+
+            computed = run_on_cluster(checks, scheduler)
+        else:
+            computed = run_checks(checks, jobs or default_jobs())
+        for result in computed:
             results.append(result)
             diagnostics.result(result, errors=out_format != "table")
             if out_format == "jsonl":

@@ -100,12 +100,14 @@ class ChunkReader:
         indices: bool = False,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         nan: str = "error",
+        first_row: int = 0,
     ) -> None:
         if nan not in ("error", "omit"):
             raise InputError(f"--nan must be 'error' or 'omit', not {nan!r}")
         self.predictions, self.labels, self.weights = predictions, labels, weights
         self.indices, self.chunk_rows, self.nan = indices, max(1, int(chunk_rows)), nan
         self.dropped = 0
+        self.first_row = first_row  # the global row of the first row read (a worker's row range)
 
     @property
     def dtype(self) -> str:
@@ -142,7 +144,7 @@ class ChunkReader:
     def _read(self) -> Iterator[Chunk]:
         streams = self._streams()
         counts = [0] * len(streams)
-        start = 0
+        start = self.first_row
         while True:
             parts = [next(s, None) for s in streams]
             if all(p is None for p in parts):
