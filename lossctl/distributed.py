@@ -20,13 +20,13 @@ import math
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 
 from .api import Inputs, open_inputs
 from .check import Check, Result, run_check
 from .compute import Report, accumulate
-from .errors import UsageError
+from .errors import LossctlError, UsageError
 from .params import Params
 
 INSTALL = "pip install 'lossctl[dask]'"
@@ -41,6 +41,12 @@ def _distributed():
     except ImportError:
         raise UsageError(f"--scheduler needs Dask (dask and distributed), which is not installed: {INSTALL}") from None
     return distributed
+
+
+def require(scheduler: str) -> None:
+    """Refuse a ``--scheduler`` that is not one, or one that needs the missing extra, before any work."""
+    _workers(scheduler)
+    _distributed()
 
 
 def _workers(scheduler: str) -> int | None:
@@ -106,6 +112,8 @@ class Job:
     pred_cols: str | None
     label_cols: str | None
     float32_exact: bool
+    #: the inputs' names as the user gave them, for the messages the states keep
+    names: dict[str, str] | None = None
 
     def inputs(self) -> Inputs:
         return open_inputs(
@@ -123,7 +131,7 @@ def run_task(job: Job, rows: tuple[int, int] | None):
         job.params,
         conventions=job.conventions,
         keep_per_sample=job.keep_per_sample,
-        names=inputs.names,
+        names=job.names or inputs.names,
         float32_exact=job.float32_exact,
     )
     return state, reader.dropped
@@ -143,6 +151,16 @@ def plan(inputs: Inputs, tasks: int) -> list[tuple[int, int] | None]:
         cuts.update(range(0, n, max(1, math.ceil(n / max(1, tasks)))))
     ordered = sorted(c for c in cuts if 0 <= c <= n)
     return list(zip(ordered, ordered[1:], strict=False))
+
+
+def _as_given(text: str, prefix: str | None) -> str:
+    """``text`` (a worker's message) with the paths :func:`_absolute` made absolute shown as the user gave them
+    (``prefix``: the client's working folder for a remote cluster, else None)."""
+    return text.replace(prefix, "") if prefix else text
+
+
+def _prefix(remote: bool) -> str | None:
+    return os.path.join(os.getcwd(), "") if remote else None
 
 
 def _absolute(spec: str | None, remote: bool) -> str | None:
@@ -167,20 +185,20 @@ def _progress(total: int, what: str):
     )  # fmt: skip
 
 
-def _in_order(futures: list, what: str | None) -> Iterator:
+def _in_order(futures: list, what: str | None, prefix: str | None) -> Iterator:
     """Each future's result in the order of ``futures`` (a progress bar on a terminal unless ``what`` is None).
 
     A task's error is raised when its turn comes, so the first error in row (or file) order wins."""
     progress = _progress(len(futures), what) if what else None
-    if progress is None:
+    with progress if progress is not None else nullcontext():
+        bar = progress.add_task(what, total=len(futures)) if progress is not None else None
         for future in futures:
-            yield future.result()
-        return
-    with progress:
-        bar = progress.add_task(what, total=len(futures))
-        for future in futures:
-            result = future.result()
-            progress.advance(bar)
+            try:
+                result = future.result()
+            except LossctlError as e:
+                raise type(e)(_as_given(str(e), prefix)) from None
+            if progress is not None:
+                progress.advance(bar)
             yield result
 
 
@@ -204,8 +222,8 @@ def evaluate(
     _distributed()
     if "-" in (predictions, labels, weights):
         raise UsageError("--scheduler reads the files on the workers: standard input (-) cannot be used; save it first")
-    predictions, labels, weights = (_absolute(s, remote) for s in (predictions, labels, weights))
     inputs = open_inputs(loss, predictions, labels, weights, pred_cols=pred_cols, label_cols=label_cols)
+    predictions, labels, weights = (_absolute(s, remote) for s in (predictions, labels, weights))
     job = Job(
         inputs.loss.name,
         predictions,  # type: ignore[arg-type]
@@ -219,23 +237,28 @@ def evaluate(
         pred_cols,
         label_cols,
         inputs.reader().float32_exact,
+        inputs.names,
     )
     with connect(scheduler) as (client, workers):
         ranges = plan(inputs, workers * TASKS_PER_WORKER) or [None]
         futures = [client.submit(run_task, job, rows, pure=False) for rows in ranges]
         state, dropped = None, 0
-        for part, part_dropped in _in_order(futures, "reducing"):
+        for part, part_dropped in _in_order(futures, "reducing", _prefix(remote)):
             state = part if state is None else state.merge(part)
             dropped += part_dropped
     return inputs.report(state, dropped)
 
 
-def _check_task(check: Check, remote: bool) -> Result:
-    """One check on a worker (paths made absolute for a remote cluster, then shown as given)."""
-    result = run_check(
-        replace(check, predictions=_absolute(check.predictions, remote), labels=_absolute(check.labels, remote))
+def _check_task(check: Check, shown: Check, prefix: str | None) -> Result:
+    """One check on a worker, its files as the workers can open them; the result names them as ``shown``."""
+    result = run_check(check)
+    return replace(
+        result,
+        file=shown.predictions,
+        labels=shown.labels,
+        message=result.message and _as_given(result.message, prefix),
+        notes=[_as_given(n, prefix) for n in result.notes],
     )
-    return replace(result, file=check.predictions, labels=check.labels)
 
 
 def run_checks(checks: Sequence[Check], scheduler: str) -> Iterator[Result]:
@@ -243,5 +266,14 @@ def run_checks(checks: Sequence[Check], scheduler: str) -> Iterator[Result]:
     remote = _workers(scheduler) is None
     _distributed()
     with connect(scheduler) as (client, _):
-        futures = [client.submit(_check_task, check, remote, pure=False) for check in checks]
-        yield from _in_order(futures, None)  # lossctl check shows its own progress
+        futures = [
+            client.submit(
+                _check_task,
+                replace(c, predictions=_absolute(c.predictions, remote), labels=_absolute(c.labels, remote)),
+                c,
+                _prefix(remote),
+                pure=False,
+            )
+            for c in checks
+        ]
+        yield from _in_order(futures, None, _prefix(remote))  # lossctl check shows its own progress

@@ -253,6 +253,10 @@ def check(
     out_format = _format(fmt)
     bounds = Bounds(max_, min_)
     checks = _plan(list(args or []), labels, convention, bounds, manifest, list(exclude or []))
+    if scheduler:
+        from ..distributed import require
+
+        require(scheduler)  # a bad --scheduler or the missing extra: one error line, before any output
     diagnostics = _Diagnostics()
     skipped = None if manifest else _skipped(list(args or []), labels, list(exclude or []))
     if skipped:
