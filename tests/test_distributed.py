@@ -247,3 +247,45 @@ def test_a_scheduler_that_is_not_one_is_refused(pair):
         "error: --scheduler 'yarn' is not a scheduler: give local, local:N (N worker processes) "
         "or tcp://HOST:PORT (a running Dask scheduler)"
     ]
+
+
+def _in_process(pair, predictions, labels, **options):
+    """What the cluster does, without one: every task of the plan run here, merged in row order."""
+    from lossctl.api import evaluate
+    from lossctl.distributed import Job, run_task
+    from lossctl.params import Params
+
+    inputs = open_inputs("mse", predictions, labels)
+    job = Job("mse", predictions, labels, None, Params(), None, True, 5000, options.get("nan", "error"), None, None,
+              inputs.reader().float32_exact, inputs.names)  # fmt: skip
+    parts = [run_task(job, rows) for rows in plan(inputs, 7)]
+    state = parts[0][0]
+    for part, _ in parts[1:]:
+        state.merge(part)
+    return inputs.report(state, sum(d for _, d in parts)), evaluate(
+        "mse", predictions, labels, chunk_rows=5000, **options
+    )
+
+
+def test_tasks_give_global_rows_drops_and_per_sample_order(pair, tmp_path):
+    p = np.load(pair / "p.npy")[:20_000].copy()
+    p[[3, 12_345, 19_999], 1] = np.nan
+    np.save(tmp_path / "p.npy", p)
+    for i, part in enumerate(np.array_split(np.load(pair / "y.npy")[:20_000], 3)):
+        np.save(tmp_path / f"y-{i}.npy", part)
+    spread, plain = _in_process(pair, str(tmp_path / "p.npy"), str(tmp_path / "y-*.npy"), nan="omit")
+    assert spread.dropped == plain.dropped == 3 and spread.shape == plain.shape == (19_997, 3)
+    assert spread.notes == plain.notes
+    np.testing.assert_allclose(
+        spread.convention("per_sample").value, plain.convention("per_sample").value, rtol=8 * EPS
+    )
+    assert (
+        abs(spread.convention("mean").value - plain.convention("mean").value)
+        <= 8 * EPS * plain.convention("mean").value
+    )
+    from lossctl.errors import InputError
+
+    p[[3, 19_999], 1] = 0.5
+    np.save(tmp_path / "p.npy", p)
+    with pytest.raises(InputError, match=r"p.npy row 12346 column 2 is nan"):  # the global row, in a later task
+        _in_process(pair, str(tmp_path / "p.npy"), str(tmp_path / "y-*.npy"))
