@@ -19,7 +19,6 @@ computed when a shown convention needs them (``-c mean`` needs neither).
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
 
@@ -30,6 +29,9 @@ from .conventions import BY_NAME, Totals, applicable, get_convention
 from .errors import InputError, UsageError
 from .frameworks import OWN, Framework, as_float32
 from .losses import DomainError, Loss, get_loss
+from .merging import MERGE as _MERGE
+from .merging import in_row_order as _in_row_order
+from .merging import positions as _positions
 from .params import Params
 from .report import ConventionResult, FrameworkResult, Report, Signature
 
@@ -240,14 +242,14 @@ class _Pass:
 
         A field holding an accumulator (anything with ``merge``: :class:`_Sum`, :class:`_VectorSum`,
         :class:`_FrameworkSums`) merges itself; every other field is merged by its entry in
-        :data:`_MERGE` (one line per field), and a field in neither fails loudly here.
+        :data:`lossctl.merging.MERGE` (one line per field), and a field in neither fails loudly here.
         """
         for field, theirs in vars(other).items():
             mine = getattr(self, field)
             if mine is not None and theirs is not None and hasattr(mine, "merge"):
                 mine.merge(theirs)
             elif field not in _MERGE:
-                raise TypeError(f"_Pass.merge does not know how to merge {field!r}: add it to compute._MERGE")
+                raise TypeError(f"_Pass.merge does not know how to merge {field!r}: add it to lossctl.merging.MERGE")
             elif _MERGE[field] is not None:
                 setattr(self, field, _MERGE[field](mine, theirs))
         return self
@@ -302,45 +304,6 @@ class _Pass:
             value = fw_total / denominator if denominator else math.nan
             results.append(_framework_result(fw, value, self.params, weighted, by_name))
         return results
-
-
-def _either(mine, theirs):
-    """A fact set by the first chunk (the same in every state that has seen one)."""
-    return theirs if mine is None else mine
-
-
-def _first(mine: int | None, theirs: int | None) -> int | None:
-    return theirs if mine is None else mine if theirs is None else min(mine, theirs)
-
-
-def _first_rows(mine: dict, theirs: dict) -> dict:
-    """``run`` entries are first rows (see ``losses.margin``): the smaller one of each key."""
-    return {**theirs, **mine} | {k: min(v, theirs[k]) for k, v in mine.items() if k in theirs}
-
-
-#: how each non-accumulator field of :class:`_Pass` merges; None: set up once, the same in every state
-_MERGE: dict[str, Callable | None] = {
-    **dict.fromkeys(("loss", "params", "names", "need_vector", "need_columns", "selected"), None),
-    "frameworks": lambda mine, theirs: mine or theirs,
-    "fw_sums": _either,  # both set: merged as an accumulator
-    "columns": _either,
-    "n_rows": operator.add,
-    "n_outputs": _either,
-    "weighted": _either,
-    "first_bad": _first,
-    "warned": lambda mine, theirs: {**mine, **theirs},  # ordered union
-    "per_sample": operator.add,  # (start row, values) pieces, put in row order by _in_row_order
-    "run": _first_rows,
-}
-
-
-def _in_row_order(pieces: list[tuple[int, np.ndarray]]) -> np.ndarray:
-    return np.concatenate([values for _, values in sorted(pieces, key=lambda piece: piece[0])])
-
-
-def _positions(loss: Loss, frameworks: Sequence[Framework]) -> list[int]:
-    """Where each of ``frameworks`` is in ``loss.frameworks`` (what a pickled state keeps of them)."""
-    return [next(i for i, fw in enumerate(loss.frameworks) if fw is entry) for entry in frameworks]
 
 
 def compute(

@@ -19,9 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lossctl.chunk import Chunk
-from lossctl.compute import _MERGE, _Pass, _Sum, accumulate, compute, finish
+from lossctl.compute import _Pass, _Sum, accumulate, compute, finish
 from lossctl.errors import InputError
 from lossctl.losses import get_loss
+from lossctl.merging import MERGE
 
 EPS = np.finfo(np.float64).eps
 SCALAR_ULPS, VECTOR_ULPS = 8, 64
@@ -137,7 +138,7 @@ def test_state_pickles_without_its_functions_and_merges_after():
 
 def test_every_field_of_the_state_merges():
     state = accumulate(get_loss("mse"), _chunks(np.ones((3, 2)), np.zeros((3, 2)), None, 0, 3, 2))
-    unknown = [f for f, v in vars(state).items() if f not in _MERGE and not hasattr(v, "merge")]
+    unknown = [f for f, v in vars(state).items() if f not in MERGE and not hasattr(v, "merge")]
     assert unknown == []
     state.new_total = 0  # a new accumulator field nobody told merge() about fails loudly
     with pytest.raises(TypeError, match="new_total"):
