@@ -103,6 +103,17 @@ def test_row_ranges_read_only_their_rows(pair):
         np.testing.assert_array_equal(np.concatenate(list(shards.slice(a, b).chunks(777))), y[a:b])
 
 
+def test_safetensors_read_row_ranges(pair, tmp_path):
+    from safetensors.numpy import save_file
+
+    y = np.load(pair / "y.npy")[:5000]
+    save_file({"a": np.zeros((3, 2)), "y": y.astype(np.float32)}, str(tmp_path / "y.safetensors"))
+    src = open_source(str(tmp_path / "y.safetensors:y"))
+    assert src.seekable and src.length == 5000
+    for a, b in ((0, 1), (1234, 4321), (4999, 5000)):
+        np.testing.assert_array_equal(np.concatenate(list(src.slice(a, b).chunks(100))), y[a:b].astype(np.float32))
+
+
 def test_plan_cuts_at_every_file_boundary_and_evenly(pair):
     inputs = open_inputs("mse", str(pair / "ps" / "part-*.npy"), str(pair / "ys" / "part-*.npy"))
     ranges = plan(inputs, 4)
