@@ -300,3 +300,10 @@ def test_tasks_give_global_rows_drops_and_per_sample_order(pair, tmp_path):
     np.save(tmp_path / "p.npy", p)
     with pytest.raises(InputError, match=r"p.npy row 12346 column 2 is nan"):  # the global row, in a later task
         _in_process(pair, str(tmp_path / "p.npy"), str(tmp_path / "y-*.npy"))
+
+
+def test_standard_input_cannot_go_to_the_workers(pair, cli):
+    from tests.conftest import assert_error
+
+    result = cli("mse", "-", str(pair / "y.npy"), "--scheduler", "local:2", input="1\n")
+    assert_error(result, "--scheduler reads the files on the workers: standard input (-) cannot be used")
