@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from .compute import Report, compute
+from .compute import Report, accumulate, finish
 from .errors import UsageError
 from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_chunks
 from .io.columns import select, split
@@ -42,6 +42,62 @@ def evaluate(
     >>> round(r.convention("mean").value, 12), round(r.convention("batch_mean").value, 12)
     (0.0235, 0.235)
     """
+    inputs = open_inputs(loss, predictions, labels, weights, pred_cols=pred_cols, label_cols=label_cols)
+    reader = inputs.reader(chunk_rows=chunk_rows, nan=nan)
+    state = accumulate(
+        inputs.loss, reader, params, conventions=conventions, keep_per_sample=keep_per_sample, names=inputs.names
+    )
+    return inputs.report(state, reader.dropped)
+
+
+@dataclass
+class Inputs:
+    """The opened inputs of one evaluation: the loss (class-index variant when the labels say so),
+    the Sources, the names for messages and the notes so far."""
+
+    loss: Loss
+    predictions: Source
+    labels: Source
+    weights: Source | None
+    notes: list[str]
+
+    @property
+    def names(self) -> dict[str, str]:
+        names = {"predictions": self.predictions.name, "labels": self.labels.name}
+        if self.weights is not None:
+            names["weights"] = self.weights.name
+        return names
+
+    def reader(self, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, nan: str = "error", rows: tuple[int, int] | None = None):
+        """Aligned chunks of every row, or of the global rows [start, stop) of ``rows`` (a worker's share)."""
+        sources = [self.predictions, self.labels, self.weights]
+        if rows is not None:
+            sources = [s.slice(*rows) if s is not None else None for s in sources]
+        return read_chunks(
+            *sources, indices=self.loss.labels == "indices", chunk_rows=chunk_rows, nan=nan,
+            first_row=rows[0] if rows else 0,
+        )  # fmt: skip
+
+    def report(self, state, dropped: int) -> Report:
+        """The Report of a (merged) :func:`~lossctl.compute.accumulate` state over these inputs."""
+        report = finish(state, dtype=self.predictions.dtype, notes=self.notes)
+        files = tuple(s.files for s in (self.predictions, self.labels, self.weights) if s is not None)
+        notes_out = report.notes
+        if dropped:
+            notes_out = (*notes_out, f"dropped {dropped} samples with NaN (--nan omit)")
+        return replace(report, dropped=dropped, notes=notes_out, files=files)
+
+
+def open_inputs(
+    loss: str | Loss,
+    predictions: str,
+    labels: str | Source | None,
+    weights: str | None = None,
+    *,
+    pred_cols: str | None = None,
+    label_cols: str | None = None,
+) -> Inputs:
+    """Open the inputs of :func:`evaluate` (headers only: no rows are read)."""
     spec = get_loss(loss) if isinstance(loss, str) else loss
     if predictions == "-" and labels == "-":
         raise UsageError("only one of PREDICTIONS and LABELS can be - (standard input)")
@@ -62,28 +118,7 @@ def evaluate(
     if spec.index_labels and label_src.columns() == 1 and pred_src.columns() > 1:
         notes.append(f"{label_src.name} has one column: read as class indices ({spec.index_labels})")
         spec = get_loss(spec.index_labels)
-    reader = read_chunks(
-        pred_src, label_src, weight_src, indices=spec.labels == "indices", chunk_rows=chunk_rows, nan=nan
-    )
-    names = {"predictions": pred_src.name, "labels": label_src.name}
-    if weight_src is not None:
-        names["weights"] = weight_src.name
-    report = compute(
-        spec,
-        reader,
-        params,
-        conventions=conventions,
-        keep_per_sample=keep_per_sample,
-        names=names,
-        dtype=pred_src.dtype,
-        notes=notes,
-    )
-    files = tuple(s.files for s in (pred_src, label_src, weight_src) if s is not None)
-    notes_out = report.notes
-    if reader.dropped:
-        notes_out = (*notes_out, f"dropped {reader.dropped} samples with NaN (--nan omit)")
-    report = replace(report, dropped=reader.dropped, notes=notes_out, files=files)
-    return report
+    return Inputs(spec, pred_src, label_src, weight_src, notes)
 
 
 #: the parts of a Report that :func:`to_frame` returns as a table

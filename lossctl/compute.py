@@ -28,11 +28,14 @@ from .chunk import Chunk
 from .conventions import BY_NAME, Totals, applicable, get_convention
 from .errors import InputError, UsageError
 from .frameworks import OWN, Framework, as_float32
-from .losses import DomainError, Loss
+from .losses import DomainError, Loss, get_loss
+from .merging import MERGE as _MERGE
+from .merging import in_row_order as _in_row_order
+from .merging import positions as _positions
 from .params import Params
 from .report import ConventionResult, FrameworkResult, Report, Signature
 
-__all__ = ["ConventionResult", "FrameworkResult", "Report", "Signature", "compute"]
+__all__ = ["ConventionResult", "FrameworkResult", "Report", "Signature", "accumulate", "compute", "finish"]
 
 
 class _Sum:
@@ -53,6 +56,11 @@ class _Sum:
         self.c += (self.s - t) + x if abs(self.s) >= abs(x) else (x - t) + self.s
         self.s = t
 
+    def merge(self, other: _Sum) -> None:
+        """Add another running sum (rows disjoint from this one's): its sum, compensated, then its compensation."""
+        self.add(other.s)
+        self.c += other.c
+
     @property
     def value(self) -> float:
         return self.s + self.c if math.isfinite(self.s) else self.s
@@ -72,6 +80,16 @@ class _VectorSum:
         t = self.s + x
         self.c += np.where(np.abs(self.s) >= np.abs(x), (self.s - t) + x, (x - t) + self.s)
         self.s = t
+
+    def merge(self, other: _VectorSum) -> None:
+        if other.s is None or other.c is None:
+            return
+        if self.s is None or self.c is None:
+            self.s, self.c = other.s.copy(), other.c.copy()
+            return
+        with np.errstate(all="ignore"):
+            self.add(other.s)
+            self.c += other.c
 
     @property
     def value(self) -> np.ndarray | None:
@@ -145,7 +163,7 @@ class _FrameworkSums:
     """
 
     def __init__(self, loss: Loss, frameworks: list[Framework], float32_exact: bool) -> None:
-        self.loss = loss
+        self.loss, self.float32_exact = loss, float32_exact
         self.keys: list[Hashable | None] = []
         for fw in frameworks:
             f32 = fw.float32 and not float32_exact  # rounding float32 values to float32 changes nothing
@@ -170,6 +188,21 @@ class _FrameworkSums:
                 else:
                     shared[key] = np.sum(replace(fw, float32=key[1]).contributions(chunk, params))
             acc.add(shared[key])
+
+    def merge(self, other: _FrameworkSums) -> None:
+        """Add the sums of another state's rows (the same loss, entries and float32 shortcut)."""
+        for mine, theirs in zip(self.sums, other.sums, strict=True):
+            mine.merge(theirs)
+
+    def __getstate__(self) -> dict:
+        """Picklable: the loss by name and the entries by position (their functions may be lambdas)."""
+        return {"loss": self.loss.name, "entries": _positions(self.loss, self.frameworks),
+                "float32_exact": self.float32_exact, "sums": self.sums}  # fmt: skip
+
+    def __setstate__(self, state: dict) -> None:
+        loss = get_loss(state["loss"])
+        self.__init__(loss, [loss.frameworks[i] for i in state["entries"]], state["float32_exact"])
+        self.sums = state["sums"]
 
     def totals(self, own_total: float) -> list[float]:
         """Each entry's sum of contributions; ``own_total`` is Σ l_i (weighted: Σ w_i·l_i)."""
@@ -203,6 +236,8 @@ class _Pass:
         self.weighted: bool | None = None
         self.first_bad: int | None = None
         self.warned: dict[str, None] = {}  # insertion-ordered set of warning messages
+        self.run: dict = {}  # shared by every chunk of this pass (checks that span chunks: first rows)
+        self.selected: list[str] | None = None  # the conventions the report shows (None: all)
 
     def start(self, chunk: Chunk, float32_exact: Callable[[], bool]) -> None:
         """Set up from the first chunk: whether weighted, and which framework entries apply."""
@@ -247,15 +282,53 @@ class _Pass:
             bad = np.flatnonzero(~np.isfinite(l_bad))
             self.first_bad = chunk.start + int(bad[0]) if len(bad) else chunk.start
         if self.need_vector:
-            self.per_sample.append(l_i)
+            self.per_sample.append((chunk.start, l_i))
         self.n_rows += len(chunk.y_pred)
+
+    def merge(self, other: _Pass) -> _Pass:
+        """Merge the state of other rows into this one (associative; merge states in row order).
+
+        A field holding an accumulator (anything with ``merge``: :class:`_Sum`, :class:`_VectorSum`,
+        :class:`_FrameworkSums`) merges itself; every other field is merged by its entry in
+        :data:`lossctl.merging.MERGE` (one line per field), and a field in neither fails loudly here.
+        """
+        for field, theirs in vars(other).items():
+            mine = getattr(self, field)
+            if mine is not None and theirs is not None and hasattr(mine, "merge"):
+                mine.merge(theirs)
+            elif field not in _MERGE:
+                raise TypeError(f"_Pass.merge does not know how to merge {field!r}: add it to lossctl.merging.MERGE")
+            elif _MERGE[field] is not None:
+                setattr(self, field, _MERGE[field](mine, theirs))
+        return self
+
+    def __getstate__(self) -> dict:
+        """Picklable: the loss by name (re-resolved from the registry), the entries by position."""
+        state = dict(vars(self), loss=self.loss.name)
+        state["frameworks"] = _positions(self.loss, self.frameworks)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        loss = get_loss(state["loss"])
+        vars(self).update(state, loss=loss, frameworks=[loss.frameworks[i] for i in state["frameworks"]])
+
+    def recheck(self) -> None:
+        """The loss's checks that span chunks, again on the merged ``run`` state (rows split among workers)."""
+        if not self.run or self.loss.validate is None or self.n_outputs is None:
+            return
+        k = self.n_outputs
+        labels = np.empty(0, np.int64) if self.loss.labels == "indices" else np.empty((0, k))
+        try:
+            self.loss.validate(Chunk(np.empty((0, k)), labels, None, self.n_rows, self.run), self.params)
+        except DomainError as e:
+            raise InputError(e.template.format(**self.names)) from None
 
     def totals(self) -> Totals:
         return Totals(
             n_samples=self.n_rows,
             n_outputs=self.n_outputs,
             total=self.total.value,
-            per_sample=np.concatenate(self.per_sample) if self.need_vector else None,
+            per_sample=_in_row_order(self.per_sample) if self.need_vector else None,
             per_output=self.columns.value if self.need_columns else None,
             sum_w=self.sum_w.value if self.weighted else None,
             weighted_total=self.weighted_total.value if self.weighted else None,
@@ -299,7 +372,26 @@ def compute(
     ``conventions`` selects which rows the report shows (all by default);
     ``names`` maps ``predictions``/``labels``/``weights`` to file names for
     error messages; ``keep_per_sample=False`` keeps memory constant in N when
-    no per-sample output is wanted.
+    no per-sample output is wanted. The same as :func:`finish` of :func:`accumulate`.
+    """
+    state = accumulate(loss, chunks, params, conventions=conventions, keep_per_sample=keep_per_sample, names=names)
+    return finish(state, dtype=dtype, dropped=dropped, notes=notes)
+
+
+def accumulate(
+    loss: Loss,
+    chunks: Iterable[Chunk],
+    params: Params | None = None,
+    *,
+    conventions: Sequence[str] | None = None,
+    keep_per_sample: bool = True,
+    names: dict[str, str] | None = None,
+    float32_exact: bool | None = None,
+) -> _Pass:
+    """The state of one pass over ``chunks``: a picklable value; states of other rows merge into it
+    (``state.merge(other)``, in row order) and :func:`finish` turns it into a Report.
+
+    ``float32_exact`` (default: the ``chunks``' own attribute) must be the same for states that merge.
     """
     params = params or Params()
     names = {"predictions": "predictions", "labels": "labels", "weights": "weights", **(names or {})}
@@ -307,14 +399,25 @@ def compute(
     need_vector = keep_per_sample and (selected is None or "per_sample" in selected)
     need_columns = loss.kind == "element" and (selected is None or "per_output" in selected)
     acc = _Pass(loss, params, names, need_vector=need_vector, need_columns=need_columns)
-    run_state: dict = {}  # shared by every chunk of this pass (checks that span chunks)
+    acc.selected = selected
+    exact = (
+        (lambda: float32_exact)
+        if float32_exact is not None
+        else (lambda: bool(getattr(chunks, "float32_exact", False)))
+    )
     for chunk in chunks:
         if acc.weighted is None:
-            acc.start(chunk, lambda: bool(getattr(chunks, "float32_exact", False)))
-        acc.add(replace(chunk, run=run_state))
+            acc.start(chunk, exact)
+        acc.add(replace(chunk, run=acc.run))
+    return acc
+
+
+def finish(acc: _Pass, *, dtype: str = "float64", dropped: int = 0, notes: Sequence[str] = ()) -> Report:
+    """The Report of a (merged) state: every convention, framework value and note."""
+    loss, names, selected = acc.loss, acc.names, acc.selected
     if acc.n_rows == 0 or acc.n_outputs is None:
         raise InputError(f"{names['predictions']} has no rows (rows are samples)")
-
+    acc.recheck()
     totals = acc.totals()
     results = _convention_results(loss, totals, bool(acc.weighted), acc.undefined())
     by_name = {c.name: c for c in results}
@@ -325,7 +428,7 @@ def compute(
         loss=loss.name,
         shape=(acc.n_rows, acc.n_outputs),
         dtype=dtype,
-        params=params,
+        params=acc.params,
         weighted=bool(acc.weighted),
         conventions=tuple(results),
         frameworks=tuple(fw_results),

@@ -13,7 +13,20 @@ import sys
 import numpy as np
 import pytest
 
-HEAVY = ("pandas", "pyarrow", "torch", "keras", "sklearn", "scipy", "tensorflow", "jax", "h5py", "safetensors")
+HEAVY = (
+    "pandas",
+    "pyarrow",
+    "torch",
+    "keras",
+    "sklearn",
+    "scipy",
+    "tensorflow",
+    "jax",
+    "h5py",
+    "safetensors",
+    "dask",
+    "distributed",
+)
 
 PROBE = """
 import json, runpy, sys

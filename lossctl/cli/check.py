@@ -270,6 +270,16 @@ def check(
             show_default=False,
         ),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            metavar="local[:N]|tcp://HOST:PORT",
+            help="Spread the files over a Dask cluster: local:N worker processes, or a running scheduler "
+            "(needs pip install 'lossctl[dask]').",
+            show_default=False,
+        ),
+    ] = None,
 ) -> int:
     """Check many saved model outputs at once: one result per prediction file, pass / fail / error.
 
@@ -288,6 +298,10 @@ def check(
     budget = _budget(timeout, max_memory)
     bounds = Bounds(max_, min_)
     checks = _plan(list(args or []), labels, convention, bounds, manifest, list(exclude or []))
+    if scheduler:
+        from ..distributed import require
+
+        require(scheduler)  # a bad --scheduler or the missing extra: one error line, before any output
     diagnostics = _Diagnostics()
     skipped = None if manifest else _skipped(list(args or []), labels, list(exclude or []))
     if skipped:
@@ -304,7 +318,13 @@ def check(
         if progress is not None:
             diagnostics.console = progress.console
             task = progress.add_task("check", total=len(checks))
-        for result in run_checks(checks, jobs or default_jobs(), *budget):
+        if scheduler:  # each check one task on a Dask cluster (lossctl[dask])
+            from ..distributed import run_checks as run_on_cluster
+
+            computed = run_on_cluster(checks, scheduler)
+        else:
+            computed = run_checks(checks, jobs or default_jobs(), *budget)
+        for result in computed:
             results.append(result)
             diagnostics.result(result, errors=out_format != "table")
             if out_format == "jsonl":

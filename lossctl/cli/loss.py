@@ -6,6 +6,7 @@ import inspect
 import json
 import os
 import sys
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
@@ -38,6 +39,7 @@ def run_loss(
     per_sample: str | None = None,
     worst: int | None = None,
     signature_only: bool = False,
+    scheduler: str | None = None,
 ) -> int:
     from ..api import evaluate
     from ..conventions import get_convention
@@ -65,8 +67,15 @@ def run_loss(
     asked = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = bool(per_sample or worst or (fmt == "table" and not signature_only))
     borrowed = need_vector and asked is not None and "per_sample" not in asked
+    if scheduler:  # the reduction on a Dask cluster (lossctl[dask]); the same Report
+        from ..distributed import evaluate as evaluate_on_cluster
+
+        evaluate = partial(evaluate_on_cluster, scheduler=scheduler)  # type: ignore[assignment]
+        loss_arg: Loss | str = loss.name
+    else:
+        loss_arg = loss
     report = evaluate(
-        loss,
+        loss_arg,  # type: ignore[arg-type]
         predictions,
         labels,
         weights,
@@ -343,7 +352,19 @@ def _columns_gates_and_outputs() -> list[inspect.Parameter]:
             typer.Option("--chunk-rows", metavar="ROWS", min=1, help="Rows read per chunk (memory vs speed)."),
             65536,
         ),
+        _keyword("scheduler", str | None, scheduler_option(), None),
     ]
+
+
+def scheduler_option(what: str = "Run on") -> typer.models.OptionInfo:
+    """--scheduler (also `lossctl check`'s)."""
+    return typer.Option(
+        "--scheduler",
+        metavar="local[:N]|tcp://HOST:PORT",
+        help=f"{what} a Dask cluster: local:N worker processes, or a running scheduler "
+        "(needs pip install 'lossctl[dask]').",
+        show_default=False,
+    )
 
 
 def _params(loss: Loss, kw: dict) -> Params:
@@ -386,6 +407,7 @@ def _make_command(loss: Loss):
             per_sample=kw["per_sample"],
             worst=kw["worst"],
             signature_only=kw["signature_only"],
+            scheduler=kw["scheduler"],
         )
 
     parameters = [*_files_and_views(), *_columns_gates_and_outputs()]

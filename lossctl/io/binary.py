@@ -243,21 +243,27 @@ def _native(a: np.ndarray) -> np.ndarray:
     return a.byteswap(inplace=True).view(a.dtype.newbyteorder("="))
 
 
-def _c_blocks(f: IO[bytes], h: NpyHeader, rows: int, name: str) -> Iterator[np.ndarray]:
-    """Row blocks of a C-ordered array, read sequentially from ``f`` (at the first data byte)."""
+def _c_blocks(
+    f: IO[bytes], h: NpyHeader, rows: int, name: str, first: int = 0, stop: int | None = None
+) -> Iterator[np.ndarray]:
+    """Row blocks of the rows [first, stop) of a C-ordered array, read sequentially from ``f`` (at row ``first``)."""
     row_bytes = h.cols * h.dtype.itemsize
     rows = rows_per_chunk(rows, h.cols)
-    for start in range(0, h.rows, rows):
-        m = min(rows, h.rows - start)
+    stop = h.rows if stop is None else stop
+    for start in range(first, stop, rows):
+        m = min(rows, stop - start)
         yield _native(_read_exact(f, m * row_bytes, name).view(h.dtype).reshape(m, h.cols))
 
 
-def _fortran_blocks(f: IO[bytes], h: NpyHeader, data_start: int, rows: int, name: str) -> Iterator[np.ndarray]:
-    """Row blocks of a Fortran-ordered array: each column's slice of the block is contiguous on disk."""
+def _fortran_blocks(
+    f: IO[bytes], h: NpyHeader, data_start: int, rows: int, name: str, first: int = 0, stop: int | None = None
+) -> Iterator[np.ndarray]:
+    """Row blocks of the rows [first, stop) of a Fortran-ordered array: each column's slice is contiguous on disk."""
     size = h.dtype.itemsize
     rows = rows_per_chunk(rows, h.cols)
-    for start in range(0, h.rows, rows):
-        m = min(rows, h.rows - start)
+    stop = h.rows if stop is None else stop
+    for start in range(first, stop, rows):
+        m = min(rows, stop - start)
         block = np.empty((h.cols, m), dtype=h.dtype)
         flat = block.reshape(-1).view(np.uint8)
         for j in range(h.cols):
@@ -277,15 +283,20 @@ def npy_source(path: str, name: str) -> Source:
     if available < header.nbytes:
         raise _truncated(name, header, available, "the file was cut short: write it again with numpy.save")
 
-    def chunks(rows: int) -> Iterator[np.ndarray]:
+    def row_range(start: int, stop: int, rows: int) -> Iterator[np.ndarray]:
+        """The rows [start, stop), seeking straight to ``start`` (a worker's share of the file)."""
+        start, stop = max(0, start), min(stop, header.rows)
         with open(path, "rb") as f:
-            f.seek(header.offset)
             if header.fortran and header.cols > 1:
-                yield from _fortran_blocks(f, header, header.offset, rows, name)
+                yield from _fortran_blocks(f, header, header.offset, rows, name, start, stop)
             else:
-                yield from _c_blocks(f, header, rows, name)
+                f.seek(header.offset + start * header.cols * header.dtype.itemsize)
+                yield from _c_blocks(f, header, rows, name, start, stop)
 
-    return Source(name, chunks, header.dtype.name, width=header.cols)
+    def chunks(rows: int) -> Iterator[np.ndarray]:
+        return row_range(0, header.rows, rows)
+
+    return Source(name, chunks, header.dtype.name, width=header.cols, length=header.rows, rows=row_range, seekable=True)
 
 
 def _npz_error(name: str, e: BaseException) -> InputError:
@@ -386,10 +397,10 @@ def parquet_source(path: str, name: str) -> Source:
         raise InputError(f"{name} has no data columns; it needs one numeric column per output")
     if num_rows == 0:
         raise InputError(f"{name} is empty: it has 0 rows; it needs one row per sample")
-    return _parquet_columns(path, name, fields)
+    return _parquet_columns(path, name, fields, num_rows)
 
 
-def _parquet_columns(path: str, name: str, fields: list) -> Source:
+def _parquet_columns(path: str, name: str, fields: list, num_rows: int | None = None) -> Source:
     """The Source of ``fields`` (pyarrow fields) of the parquet file at ``path``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -425,9 +436,9 @@ def _parquet_columns(path: str, name: str, fields: list) -> Source:
             ) from None
 
     def project(indices) -> Source:
-        return _parquet_columns(path, name, [fields[i] for i in indices])
+        return _parquet_columns(path, name, [fields[i] for i in indices], num_rows)
 
-    return Source(name, chunks, dtype.name, column_names=names, width=len(fields), project=project)
+    return Source(name, chunks, dtype.name, column_names=names, width=len(fields), project=project, length=num_rows)
 
 
 #: suffix -> opener(path, key, name)

@@ -103,6 +103,10 @@ def _sliced(source: Source, indices: list[int]) -> Source:
         for chunk in source.chunks(rows):
             yield chunk[:, indices]
 
+    def row_range(start: int, stop: int, rows: int) -> Iterator[np.ndarray]:
+        for chunk in source.rows(start, stop, rows):  # type: ignore[misc]
+            yield chunk[:, indices]
+
     return Source(
         source.name,
         chunks,
@@ -111,6 +115,10 @@ def _sliced(source: Source, indices: list[int]) -> Source:
         width=len(indices),
         files=source.files,
         shard_of=source.shard_of,
+        length=source.length,
+        rows=row_range if source.rows is not None else None,
+        seekable=source.seekable,
+        starts=source.starts,
     )
 
 

@@ -127,6 +127,7 @@ class ChunkReader:
         indices: bool = False,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         nan: str = "error",
+        first_row: int = 0,
     ) -> None:
         if nan not in ("error", "omit"):
             raise InputError(f"--nan must be 'error' or 'omit', not {nan!r}")
@@ -135,6 +136,7 @@ class ChunkReader:
         # wide rows make chunks of fewer rows, so a chunk's memory stays bounded (CHUNK_BYTES)
         self.indices, self.chunk_rows, self.nan = indices, rows_per_chunk(chunk_rows, widest), nan
         self.dropped = 0
+        self.first_row = first_row  # the global row of the first row read (a worker's row range)
 
     @property
     def dtype(self) -> str:
@@ -171,7 +173,7 @@ class ChunkReader:
     def _read(self) -> Iterator[Chunk]:
         streams = self._streams()
         counts = [0] * len(streams)
-        start = 0
+        start = self.first_row
         while True:
             parts = [next(s, None) for s in streams]
             if all(p is None for p in parts):

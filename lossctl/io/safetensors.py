@@ -127,11 +127,13 @@ def safetensors_source(path: str, key: str | None, name: str) -> Source:
     n, k = _check_shape(shape, shown)
     row_bytes = k * dtype.itemsize
 
-    def chunks(rows: int) -> Iterator[np.ndarray]:
+    def row_range(first: int, stop: int, rows: int) -> Iterator[np.ndarray]:
+        """The rows [first, stop), seeking straight to ``first`` (a worker's share of the tensor)."""
+        first, stop = max(0, first), min(stop, n)
         with open(path, "rb") as f:
-            f.seek(data_start + begin)
-            for start in range(0, n, rows):
-                m = min(rows, n - start)
+            f.seek(data_start + begin + first * row_bytes)
+            for start in range(first, stop, rows):
+                m = min(rows, stop - start)
                 block = _read_exact(f, m * row_bytes, shown).view(dtype).reshape(m, k)
                 if code == "BF16":  # the top 16 bits of a float32: widening is exact
                     block = (block.astype(np.uint32) << 16).view(np.float32)
@@ -139,4 +141,8 @@ def safetensors_source(path: str, key: str | None, name: str) -> Source:
                     block = block.astype(dtype.newbyteorder("="))
                 yield block
 
-    return Source(shown, chunks, "bfloat16" if code == "BF16" else dtype.name, width=k)
+    def chunks(rows: int) -> Iterator[np.ndarray]:
+        return row_range(0, n, rows)
+
+    dtype_name = "bfloat16" if code == "BF16" else dtype.name
+    return Source(shown, chunks, dtype_name, width=k, length=n, rows=row_range, seekable=True)

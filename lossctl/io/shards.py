@@ -161,10 +161,35 @@ def _dtype(kinds: set[str]) -> str:
 class _Chain:
     """The shards of one side, opened again one at a time when their rows are reached."""
 
-    def __init__(self, name: str, specs: list[str], opener: Callable[[str], Source]) -> None:
+    def __init__(
+        self, name: str, specs: list[str], opener: Callable[[str], Source], heads: list[Source] | None = None
+    ) -> None:
         self.name, self.specs, self.opener = name, specs, opener
         self.starts: list[int] = []  # global row where each shard reached so far starts
         self.names: list[str] = []
+        #: every shard's length, when each header gave it: then rows can be read by range
+        self.lengths: list[int] | None = None
+        self.seekable = False
+        if heads and all(h.length is not None for h in heads):
+            self.lengths = [int(h.length) for h in heads]  # type: ignore[arg-type]
+            self.starts = [sum(self.lengths[:i]) for i in range(len(heads))]
+            self.names = [h.name for h in heads]
+            self.seekable = all(h.seekable for h in heads)
+
+    def row_range(self, start: int, stop: int, rows: int) -> Iterator[np.ndarray]:
+        """The global rows [start, stop): only the files holding them are opened; each seeks when it can."""
+        from .source import skip_rows
+
+        assert self.lengths is not None
+        for spec, first, length in zip(self.specs, self.starts, self.lengths, strict=True):
+            a, b = max(start, first) - first, min(stop, first + length) - first
+            if a >= b:
+                continue
+            src = self.opener(spec)
+            if src.rows is not None:
+                yield from src.rows(a, b, rows)
+            else:
+                yield from skip_rows(src.chunks(rows), a, b)
 
     def chunks(self, rows: int) -> Iterator[np.ndarray]:
         start = 0
@@ -187,8 +212,11 @@ class _Chain:
 
             picked = list(indices)
             chain = _Chain(self.name, self.specs, lambda spec: _sliced(self.opener(spec), picked))
+            chain.lengths, chain.starts, chain.names = self.lengths, self.starts, self.names
+            chain.seekable = self.seekable
             return chain.source(_sliced(first, picked), dtype)
 
+        known = self.lengths is not None
         return Source(
             self.name,
             self.chunks,
@@ -198,6 +226,10 @@ class _Chain:
             project=project,
             files=len(self.specs),
             shard_of=self.shard_of,
+            length=sum(self.lengths) if known else None,  # type: ignore[arg-type]
+            rows=self.row_range if known else None,
+            seekable=self.seekable,
+            starts=tuple(self.starts) if known else None,
         )
 
 
@@ -208,11 +240,13 @@ def shards_source(spec: str, open_file: Callable[[str], Source]) -> Source:
         return open_file(specs[0])
     first = (specs[0], open_file(specs[0]))
     kinds = {first[1].dtype}
+    heads = [first[1]]
     for other in specs[1:]:  # headers only, one at a time: fail on a bad shard before reading rows
         src = open_file(other)
         _check_alike(first, other, src, spec)
         kinds.add(src.dtype)
-    return _Chain(spec, specs, open_file).source(first[1], _dtype(kinds))
+        heads.append(src)
+    return _Chain(spec, specs, open_file, heads).source(first[1], _dtype(kinds))
 
 
 __all__ = ["expand", "is_shards", "natural_key", "shards_source"]

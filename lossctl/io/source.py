@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -67,9 +67,29 @@ class Source:
     files: int = 1
     #: for several files: 0-based global row -> (the file holding it, its 0-based row there); None for one file
     shard_of: Callable[[int], tuple[str, int]] | None = None
+    #: the number of rows when known without reading them (a .npy header; shards that all know theirs)
+    length: int | None = None
+    #: ``rows(start, stop, chunk_rows)``: chunks of the rows [start, stop) only, reading no file before them
+    rows: Callable[[int, int, int], Iterator[np.ndarray]] | None = None
+    #: whether ``rows`` seeks to any row (a .npy file); False: it reads only from a file's start (shards)
+    seekable: bool = False
+    #: for several files: the global row where each file starts (when every file knows its length)
+    starts: tuple[int, ...] | None = None
 
     def chunks(self, rows: int = DEFAULT_CHUNK_ROWS) -> Iterator[np.ndarray]:
         return _guarded(self._chunks(rows), self.name)
+
+    def slice(self, start: int, stop: int) -> Source:
+        """This input restricted to the rows [start, stop): seeks when it can, else skips what precedes."""
+        whole = self
+
+        def chunks(rows: int) -> Iterator[np.ndarray]:
+            if whole.rows is not None:
+                yield from whole.rows(start, stop, rows)
+            else:
+                yield from skip_rows(whole.chunks(rows), start, stop)
+
+        return replace(self, _chunks=chunks, length=stop - start, rows=None, seekable=False, starts=None)
 
     def columns(self) -> int:
         """The number of columns: ``width``, else from the first chunk (0 for an empty input)."""
@@ -85,3 +105,15 @@ class Source:
             shard, local = self.shard_of(index)
             where += f" ({shard} row {local + 1})"
         return where
+
+
+def skip_rows(chunks: Iterator[np.ndarray], start: int, stop: int) -> Iterator[np.ndarray]:
+    """The rows [start, stop) of a stream of row chunks (reading, and dropping, the rows before ``start``)."""
+    at = 0
+    for chunk in chunks:
+        end = at + len(chunk)
+        if end > start:
+            yield chunk[max(0, start - at) : stop - at]
+        at = end
+        if at >= stop:
+            return
