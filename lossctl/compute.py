@@ -121,6 +121,13 @@ class _ScaledSum:
             self.exponent = exponent
         self.sum.add(math.ldexp(float(scaled), exponent - self.exponent))
 
+    def merge(self, other: _ScaledSum) -> None:
+        """Add another state's scaled sum (rows disjoint from this one's), at the larger exponent."""
+        if other.exponent is None:
+            return
+        self.add(other.sum.s, other.exponent)
+        self.sum.c += math.ldexp(other.sum.c, other.exponent - self.exponent)
+
     @property
     def value(self) -> float:
         try:

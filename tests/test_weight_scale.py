@@ -63,3 +63,21 @@ def test_tiny_weights_give_correctly_rounded_sums(files):
     got = files([1e-310, 1e-310, 1e-310])
     assert got["weighted_sum"].value == pytest.approx(0.27e-310, rel=1e-5)  # subnormal: ~5 digits left
     assert math.isfinite(got["weighted_batch_mean"].value)
+
+
+def test_scaled_sums_merge_across_states():
+    """Two states of different weight scales merge to the single-pass ratio (issue 14's mergeable state)."""
+    from lossctl.compute import _ScaledSum
+
+    w = np.array([1e300, 3.0, 2e-300, 5e307])
+    values = np.array([0.5, 0.25, 4.0, 0.125])
+    one, num, den = _ScaledSum(), _ScaledSum(), _ScaledSum()
+    for part in (slice(0, 1), slice(1, 3), slice(3, 4)):
+        largest = np.max(w[part])
+        e = int(np.frexp(largest)[1])
+        scaled = np.ldexp(w[part], -e)
+        (num if part.start else one).add(float(np.dot(scaled, values[part])), e)
+        den.add(float(np.sum(scaled)), e)
+    one.merge(num)
+    expected = float(np.dot(w / 5e307, values) / np.sum(w / 5e307))  # hand: scale-free ratio
+    assert one.ratio(den) == pytest.approx(expected, rel=1e-15)
