@@ -17,6 +17,20 @@ class Params:
 
     logits: bool = False
     delta: float = 1.0
+    #: ε of label smoothing: targets y(1−ε) + ε/C (C = K classes; 2 for bce)
+    label_smoothing: float = 0.0
+    #: rows labelled with this class index are left out of every sum and every divisor (sparse-cce)
+    ignore_index: int | None = None
+    #: one weight per class (cce, sparse-cce) or per output column (bce)
+    class_weights: tuple[float, ...] | None = None
+    #: the weight of the positive term of each output column (bce with --logits)
+    pos_weight: tuple[float, ...] | None = None
+    #: kld: the labels are log-probabilities log P
+    log_target: bool = False
+    #: poisson: the predictions are log-rates (PyTorch's default)
+    log_input: bool = False
+    #: poisson: add the Stirling approximation of log(y!) where y > 1, as PyTorch's full=True
+    full: bool = False
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,10 @@ class Option:
     examples: tuple = ()
     #: a number that must be > 0 (checked by the CLI)
     positive: bool = False
+    #: whether the signature names the option at its default value (new options: only when given)
+    signed_default: bool = True
+    #: how the CLI reads the flag's text: "float", "int", "bool" or "floats" (a list or a FILE)
+    parse: str = ""
 
     @property
     def default(self):
@@ -44,7 +62,15 @@ class Option:
         value = self.value(params)
         if isinstance(value, bool):
             return "yes" if value else "no"
-        return f"{value:g}"
+        if value is None:
+            return "none"
+        if isinstance(value, tuple):
+            return ",".join(f"{v:g}" for v in value)
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def signed(self, params: Params) -> bool:
+        """Whether the signature names this option for ``params``."""
+        return self.signed_default or self.value(params) != self.default
 
 
 DELTA = Option(
@@ -60,4 +86,62 @@ LOGITS = Option(
     "--logits",
     "Predictions are raw scores (softmax/sigmoid applied stably).",
     examples=(False, True),
+)
+LABEL_SMOOTHING = Option(
+    "label_smoothing",
+    "--label-smoothing",
+    "Smooth the targets: y(1−ε) + ε/C (C classes; 2 for bce), as Keras and PyTorch's label_smoothing.",
+    metavar="ε",
+    examples=(0.0, 0.2),
+    signed_default=False,
+)
+IGNORE_INDEX = Option(
+    "ignore_index",
+    "--ignore-index",
+    "Leave rows labelled with this class index out of every sum and divisor (PyTorch ignore_index, "
+    "Keras ignore_class); it may be any integer, e.g. -100.",
+    metavar="I",
+    examples=(None, 1, -100),
+    signed_default=False,
+    parse="int",
+)
+CLASS_WEIGHTS = Option(
+    "class_weights",
+    "--class-weights",
+    "One weight per class (per output column for bce), comma-separated or a FILE of one number per line "
+    "(PyTorch weight=).",
+    metavar="W0,W1,...|FILE",
+    examples=(None, (0.5, 2.0, 1.0, 3.0, 0.25, 1.5, 0.75, 2.5, 1.25, 4.0)),
+    signed_default=False,
+    parse="floats",
+)
+POS_WEIGHT = Option(
+    "pos_weight",
+    "--pos-weight",
+    "Weight of the positive term, one number or one per output column (bce with --logits; PyTorch pos_weight).",
+    metavar="P[,P...]",
+    examples=(None, (3.0,)),
+    signed_default=False,
+    parse="floats",
+)
+LOG_TARGET = Option(
+    "log_target",
+    "--log-target",
+    "The labels are log-probabilities log P (PyTorch kl_div log_target=True).",
+    examples=(False, True),
+    signed_default=False,
+)
+LOG_INPUT = Option(
+    "log_input",
+    "--log-input",
+    "The predictions are log-rates: exp(ŷ) − y·ŷ (PyTorch PoissonNLLLoss's default log_input=True).",
+    examples=(False, True),
+    signed_default=False,
+)
+FULL = Option(
+    "full",
+    "--full",
+    "Add the Stirling term y·log y − y + ½·log(2πy) where y > 1 (PyTorch PoissonNLLLoss full=True).",
+    examples=(False, True),
+    signed_default=False,
 )
