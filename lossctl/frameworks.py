@@ -65,7 +65,7 @@ def call_fragments(params: Params) -> dict[str, str]:
     ``{torch_ce}``: CrossEntropyLoss/NLLLoss's ``, weight=…, ignore_index=…, label_smoothing=…``;
     ``{torch_weight}``: ``, weight=…`` alone (BCE: per output column); ``{torch_pos_weight}``: ``, pos_weight=…``;
     ``{keras_ls}``/``{keras_ls_only}``: Keras's ``label_smoothing=…`` after other arguments or alone;
-    ``{keras_ignore}``: ``, ignore_class=…``; ``{torch_log_target}``, ``{torch_full}``: PyTorch's flags.
+    ``{keras_ignore}``/``{keras_ignore_only}``: ``ignore_class=…``; ``{torch_cw_mul}``: `` * class weights``; ``{torch_log_target}``, ``{torch_full}``: PyTorch's flags.
     """
     like = ".to(torch.from_numpy(y_pred))"  # the predictions' dtype
     weight = f", weight=torch.tensor({_floats(params.class_weights)}){like}" if params.class_weights else ""
@@ -74,10 +74,12 @@ def call_fragments(params: Params) -> dict[str, str]:
     return {
         "torch_ce": weight + ignore + (", " + smoothing if smoothing else ""),
         "torch_weight": weight,
+        "torch_cw_mul": f" * torch.tensor({_floats(params.class_weights)}){like}" if params.class_weights else "",
         "torch_pos_weight": f", pos_weight=torch.tensor({_floats(params.pos_weight)}){like}" if params.pos_weight else "",
         "keras_ls": ", " + smoothing if smoothing else "",
         "keras_ls_only": smoothing,
         "keras_ignore": f", ignore_class={params.ignore_index}" if params.ignore_index is not None else "",
+        "keras_ignore_only": f"ignore_class={params.ignore_index}" if params.ignore_index is not None else "",
         "torch_log_target": ", log_target=True" if params.log_target else "",
         "torch_full": ", full=True" if params.full else "",
     }
