@@ -1,6 +1,8 @@
 """Options that change a loss's value: the :class:`Params` of one computation, and the
 :class:`Option` records that declare them, once per loss (a leaf module: imports nothing of lossctl).
 
+(It imports only :mod:`lossctl.errors`, to raise a :class:`UsageError` for a bad flag value.)
+
 A loss lists its options in ``register(..., options=(DELTA,))``; the CLI builds
 its flags from them, the signature names them, and the registry tests try their
 ``examples``.
@@ -8,7 +10,11 @@ its flags from them, the signature names them, and the registry tests try their
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
+
+from .errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,8 @@ class Option:
     positive: bool = False
     #: whether the signature names the option at its default value (new options: only when given)
     signed_default: bool = True
-    #: how the CLI reads the flag's text: "float", "int", "bool" or "floats" (a list or a FILE)
-    parse: str = ""
+    #: how the CLI reads the flag's text when the default does not say: "int" or "floats" (a list or a FILE)
+    parse_as: str = ""
 
     @property
     def default(self):
@@ -67,6 +73,41 @@ class Option:
         if isinstance(value, tuple):
             return ",".join(f"{v:g}" for v in value)
         return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def parse(self, text):
+        """The option's value from its flag or manifest text: ``3``, ``0.5,2``, a FILE of one number per
+        line, ``yes``/``no`` for a switch; a value already parsed is returned as is."""
+        if text is None or not isinstance(text, str):
+            return self._checked(text)
+        text = text.strip()
+        if isinstance(self.default, bool):
+            if text.lower() in ("yes", "true", "1", "y"):
+                return True
+            if text.lower() in ("no", "false", "0", "n", ""):
+                return False
+            raise UsageError(f"{self.flag} is a switch: give yes or no, not {text!r}")
+        try:
+            if self.kind == "int":
+                return self._checked(int(text))
+            if self.kind == "floats":
+                return self._checked(_floats(text, self.flag))
+            return self._checked(float(text))
+        except ValueError:
+            raise UsageError(f"{self.flag} takes {self.metavar}, not {text!r}") from None
+
+    @property
+    def kind(self) -> str:
+        return self.parse_as or ("bool" if isinstance(self.default, bool) else "float")
+
+    def _checked(self, value):
+        if self.positive and value is not None and value <= 0:
+            raise UsageError(f"{self.flag} must be > 0, not {value:g}")
+        if self.name == "label_smoothing" and not 0.0 <= value <= 1.0:
+            raise UsageError(f"{self.flag} must be in [0, 1], not {value:g}")
+        if self.kind == "floats" and value is not None:
+            if not value or any(not math.isfinite(v) or v < 0 for v in value):
+                raise UsageError(f"{self.flag} takes finite numbers ≥ 0, not {','.join(map(str, value))}")
+        return value
 
     def signed(self, params: Params) -> bool:
         """Whether the signature names this option for ``params``."""
@@ -87,6 +128,27 @@ LOGITS = Option(
     "Predictions are raw scores (softmax/sigmoid applied stably).",
     examples=(False, True),
 )
+def _floats(text: str, flag: str) -> tuple[float, ...]:
+    """``0.5,2,1`` or a FILE of one number per line (blank lines and ``#`` comments skipped)."""
+    if os.path.isfile(text):
+        try:
+            with open(text, encoding="utf-8") as f:
+                lines = [line.split("#")[0].strip() for line in f]
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"{flag}: cannot read {text}: {e}") from None
+        values = []
+        for number, line in enumerate(lines, 1):
+            if line:
+                try:
+                    values.append(float(line))
+                except ValueError:
+                    raise UsageError(f"{flag}: {text} line {number} is {line!r}, not a number") from None
+        if not values:
+            raise UsageError(f"{flag}: {text} holds no numbers (one number per line)")
+        return tuple(values)
+    return tuple(float(part) for part in text.split(","))
+
+
 LABEL_SMOOTHING = Option(
     "label_smoothing",
     "--label-smoothing",
@@ -103,7 +165,7 @@ IGNORE_INDEX = Option(
     metavar="I",
     examples=(None, 1, -100),
     signed_default=False,
-    parse="int",
+    parse_as="int",
 )
 CLASS_WEIGHTS = Option(
     "class_weights",
@@ -113,7 +175,7 @@ CLASS_WEIGHTS = Option(
     metavar="W0,W1,...|FILE",
     examples=(None, (0.5, 2.0, 1.0, 3.0, 0.25, 1.5, 0.75, 2.5, 1.25, 4.0)),
     signed_default=False,
-    parse="floats",
+    parse_as="floats",
 )
 POS_WEIGHT = Option(
     "pos_weight",
@@ -122,7 +184,7 @@ POS_WEIGHT = Option(
     metavar="P[,P...]",
     examples=(None, (3.0,)),
     signed_default=False,
-    parse="floats",
+    parse_as="floats",
 )
 LOG_TARGET = Option(
     "log_target",
