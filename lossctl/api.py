@@ -63,7 +63,13 @@ def evaluate(
         notes.append(f"{label_src.name} has one column: read as class indices ({spec.index_labels})")
         spec = get_loss(spec.index_labels)
     reader = read_chunks(
-        pred_src, label_src, weight_src, indices=spec.labels == "indices", chunk_rows=chunk_rows, nan=nan
+        pred_src,
+        label_src,
+        weight_src,
+        indices=spec.labels == "indices",
+        chunk_rows=chunk_rows,
+        nan=nan,
+        ignore_index=params.ignore_index if params is not None else None,
     )
     names = {"predictions": pred_src.name, "labels": label_src.name}
     if weight_src is not None:

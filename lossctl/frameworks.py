@@ -55,6 +55,7 @@ TORCH_WEIGHT = "weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.sh
 #: the end of a Keras call with per-sample weights
 KERAS_SAMPLE_WEIGHT = ", sample_weight=sample_weight)"
 
+
 def _floats(values: tuple[float, ...]) -> str:
     return "[" + ", ".join(repr(float(v)) for v in values) + "]"
 
@@ -75,7 +76,9 @@ def call_fragments(params: Params) -> dict[str, str]:
         "torch_ce": weight + ignore + (", " + smoothing if smoothing else ""),
         "torch_weight": weight,
         "torch_cw_mul": f" * torch.tensor({_floats(params.class_weights)}){like}" if params.class_weights else "",
-        "torch_pos_weight": f", pos_weight=torch.tensor({_floats(params.pos_weight)}){like}" if params.pos_weight else "",
+        "torch_pos_weight": f", pos_weight=torch.tensor({_floats(params.pos_weight)}){like}"
+        if params.pos_weight
+        else "",
         "keras_ls": ", " + smoothing if smoothing else "",
         "keras_ls_only": smoothing,
         "keras_ignore": f", ignore_class={params.ignore_index}" if params.ignore_index is not None else "",

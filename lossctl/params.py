@@ -128,6 +128,8 @@ LOGITS = Option(
     "Predictions are raw scores (softmax/sigmoid applied stably).",
     examples=(False, True),
 )
+
+
 def _floats(text: str, flag: str) -> tuple[float, ...]:
     """``0.5,2,1`` or a FILE of one number per line (blank lines and ``#`` comments skipped)."""
     if os.path.isfile(text):

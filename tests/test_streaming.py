@@ -6,10 +6,10 @@ small so the seams are many. Inputs come from each loss's declared ``domain``.
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 from dataclasses import replace
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose

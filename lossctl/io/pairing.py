@@ -100,11 +100,13 @@ class ChunkReader:
         indices: bool = False,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         nan: str = "error",
+        ignore_index: int | None = None,
     ) -> None:
         if nan not in ("error", "omit"):
             raise InputError(f"--nan must be 'error' or 'omit', not {nan!r}")
         self.predictions, self.labels, self.weights = predictions, labels, weights
         self.indices, self.chunk_rows, self.nan = indices, max(1, int(chunk_rows)), nan
+        self.ignore_index = ignore_index  # the one label allowed outside [0, K) (--ignore-index)
         self.dropped = 0
 
     @property
@@ -229,7 +231,7 @@ class ChunkReader:
                     f"{name} row {start + row + 1} has {col[row]:g}; class indices must be integers in [0, {k})"
                 )
         idx = col.astype(np.int64)
-        bad = (idx < 0) | (idx >= k)
+        bad = ((idx < 0) | (idx >= k)) & (idx != self.ignore_index if self.ignore_index is not None else True)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(

@@ -82,6 +82,20 @@ def _positive_rates(
     kind="element",
     inner="mean",
     options=(LOG_INPUT, FULL),
+    option_docs=(
+        (
+            "log_input",
+            "Predictions are log-rates: e = exp(ŷ) − y·ŷ (no epsilon), any real ŷ; divisors unchanged. "
+            "PyTorch PoissonNLLLoss() (log_input=True, its default) equals mean exactly; Keras and scikit-learn "
+            "take rates, so they are not shown.",
+        ),
+        (
+            "full",
+            "Adds PyTorch's Stirling term y·log y − y + ½·log(2πy) to each term where y > 1 (0 where y ≤ 1), "
+            "which approximates log(y!); divisors unchanged. PyTorch full=True; Keras has no such option (no row); "
+            "scikit-learn's deviance does not change (its row stays).",
+        ),
+    ),
     validate=_rates_and_counts,
     expects="predicted rates ≥ 0 (log-rates with --log-input) and labels that are counts ≥ 0, of the same shape (N, K)",
     undefined="log 0: a predicted rate of 0 where the label is positive",
@@ -110,7 +124,7 @@ def _positive_rates(
         Framework(
             "pytorch",
             "torch.nn.PoissonNLLLoss()",
-            f"torch.nn.functional.poisson_nll_loss({torch_array('y_pred')}, {torch_array('y_true')}" "{torch_full})",
+            f"torch.nn.functional.poisson_nll_loss({torch_array('y_pred')}, {torch_array('y_true')}{{torch_full}})",
             _torch_poisson_log_rates,
             None,
             note="the default log_input=True reads predictions as log-rates: exp(ŷ) − y·ŷ",
@@ -119,7 +133,7 @@ def _positive_rates(
         Framework(
             "pytorch",
             "torch.nn.PoissonNLLLoss()  (log_input=True)",
-            f"torch.nn.functional.poisson_nll_loss({torch_array('y_pred')}, {torch_array('y_true')}" "{torch_full})",
+            f"torch.nn.functional.poisson_nll_loss({torch_array('y_pred')}, {torch_array('y_true')}{{torch_full}})",
             _torch_poisson_log_rates,
             "mean",
             when=lambda p, k: p.log_input,

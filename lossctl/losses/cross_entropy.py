@@ -90,9 +90,7 @@ def _check_options(b: Chunk, p: Params, loss: str) -> None:
                 "--pos-weight needs --logits: PyTorch's pos_weight exists only in BCEWithLogitsLoss (raw scores)"
             )
         if len(p.pos_weight) not in (1, k):
-            raise UsageError(
-                f"--pos-weight has {len(p.pos_weight)} numbers; give one, or one per output column ({k})"
-            )
+            raise UsageError(f"--pos-weight has {len(p.pos_weight)} numbers; give one, or one per output column ({k})")
 
 
 def _check_probabilities(b: Chunk, p: Params, loss: str) -> None:
@@ -197,6 +195,64 @@ def _warn_cce(b: Chunk, p: Params) -> list[str]:
     return out
 
 
+#: what each option changes, per loss (``lossctl explain``)
+_LOGITS_DOC = ("logits", "log ŷ becomes the log-softmax (bce: log-sigmoid) of the scores; the divisors do not change.")
+_CCE_DOCS = (
+    _LOGITS_DOC,
+    (
+        "label_smoothing",
+        "Terms use ỹ = y(1−ε) + ε/K: every class gets a term. Divisors unchanged (N for batch_mean). "
+        "Keras CategoricalCrossentropy(label_smoothing=ε) and PyTorch cross_entropy(label_smoothing=ε) "
+        "smooth the same way; scikit-learn has none (no row).",
+    ),
+    (
+        "class_weights",
+        "Terms become w_k·ỹ[i,k]·(−log ŷ[i,k]); adds class_weighted_mean = Σ e / Σ_i Σ_k w_k·y[i,k] (= Σ w[y] "
+        "for one-hot labels). PyTorch cross_entropy(weight=) on probability targets divides by N (batch_mean); "
+        "on class indices by Σ w[y] (see sparse-cce). Keras and scikit-learn have no class weights (no rows).",
+    ),
+)
+_SPARSE_DOCS = (
+    _LOGITS_DOC,
+    (
+        "label_smoothing",
+        "Terms use ỹ = onehot(t)(1−ε) + ε/K, so every class gets a term: PyTorch's "
+        "(1−ε)·NLL + (ε/K)·Σ_k w_k(−log ŷ_k), divided by the same Σ w[y] (or the non-ignored N). "
+        "Keras's SparseCategoricalCrossentropy and PyTorch's nll_loss have no label smoothing (no rows).",
+    ),
+    (
+        "ignore_index",
+        "Rows labelled I leave every sum and every divisor: N (and N·K, Σw, Σ w[y]) count the other rows, as "
+        "PyTorch ignore_index=I and Keras ignore_class=I do; the note says how many rows were ignored. "
+        "I may be outside [0, K) (−100, −1); per_sample lists the kept rows only. scikit-learn has none (no row).",
+    ),
+    (
+        "class_weights",
+        "Terms become w[t_i]·(−log ŷ[i,t_i]); adds class_weighted_mean = Σ e / Σ_i w[t_i], which is what "
+        "PyTorch's CrossEntropyLoss/NLLLoss(weight=) report with reduction='mean' (not batch_mean). "
+        "Keras and scikit-learn have no class weights (no rows).",
+    ),
+)
+_BCE_DOCS = (
+    _LOGITS_DOC,
+    (
+        "label_smoothing",
+        "Terms use ỹ = y(1−ε) + ε/2 (squeezed toward ½, C = 2 as in Keras BinaryCrossentropy(label_smoothing=ε)); "
+        "divisors unchanged. PyTorch's BCE losses and scikit-learn have no label smoothing (no rows).",
+    ),
+    (
+        "class_weights",
+        "One weight per output column: e[i,k] is multiplied by w_k; divisors unchanged (mean still ÷ N·K), as "
+        "PyTorch binary_cross_entropy(weight=) broadcast over the columns. Keras and scikit-learn have none.",
+    ),
+    (
+        "pos_weight",
+        "With --logits only: the positive term of column k is multiplied by p_k (one number: every column); "
+        "divisors unchanged, as PyTorch BCEWithLogitsLoss(pos_weight=). Keras and scikit-learn have none.",
+    ),
+)
+
+
 def _onehot_domain(
     rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -211,6 +267,7 @@ def _onehot_domain(
     kind="element",
     inner="sum",
     options=(LOGITS, LABEL_SMOOTHING, CLASS_WEIGHTS),
+    option_docs=_CCE_DOCS,
     index_labels="sparse-cce",
     class_weighted=True,
     validate=_validate_cce,
@@ -318,6 +375,7 @@ def _index_domain(
     labels="indices",
     class_weighted=True,
     options=(LOGITS, LABEL_SMOOTHING, IGNORE_INDEX, CLASS_WEIGHTS),
+    option_docs=_SPARSE_DOCS,
     validate=_validate_sparse,
     warnings=_warn_sparse,
     expects="probabilities (or scores with --logits), shape (N, K); class indices in [0, K), shape (N,) or (N, 1)",
@@ -455,6 +513,7 @@ def _binary_domain(
     kind="element",
     inner="mean",
     options=(LOGITS, LABEL_SMOOTHING, CLASS_WEIGHTS, POS_WEIGHT),
+    option_docs=_BCE_DOCS,
     validate=_validate_bce,
     warnings=_warn_bce,
     expects="probabilities of the positive class (or scores with --logits), shape (N, K); "

@@ -83,6 +83,13 @@ def _distributions(
     kind="element",
     inner="sum",
     options=(LOG_TARGET,),
+    option_docs=(
+        (
+            "log_target",
+            "Labels are log P: e = exp(t)·(t − log Q); divisors unchanged. PyTorch kl_div(log_target=True) takes "
+            "them as they are; Keras has no such option and is not shown (it would need exp(labels), other arrays).",
+        ),
+    ),
     validate=_validate_kld,
     warnings=_warn_kld,
     zero_at_perfect=True,
