@@ -209,3 +209,6 @@ FULL = Option(
     examples=(False, True),
     signed_default=False,
 )
+
+#: every option of every loss, in the order ``lossctl check`` lists their flags and manifest columns
+ALL_OPTIONS = (LOGITS, DELTA, LABEL_SMOOTHING, IGNORE_INDEX, CLASS_WEIGHTS, POS_WEIGHT, LOG_TARGET, LOG_INPUT, FULL)

@@ -237,6 +237,7 @@ class ChunkReader:
             raise InputError(
                 f"{name} row {start + row + 1} has class index {idx[row]} but the predictions have {k} "
                 f"columns; class indices must be in [0, {k})"
+                + ("" if self.ignore_index is not None else f" (or pass --ignore-index {idx[row]} to skip such rows)")
             )
         return idx
 
