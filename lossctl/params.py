@@ -175,7 +175,7 @@ CLASS_WEIGHTS = Option(
     "One weight per class (per output column for bce), comma-separated or a FILE of one number per line "
     "(PyTorch weight=).",
     metavar="W0,W1,...|FILE",
-    examples=(None, (0.5, 2.0, 1.0, 3.0, 0.25, 1.5, 0.75, 2.5, 1.25, 4.0)),
+    examples=(None, (1.5, 2.0, 2.5, 3.0, 1.25, 1.75, 2.25, 2.75, 3.5, 4.0)),  # all > 1: Σ w[y] ≠ N
     signed_default=False,
     parse_as="floats",
 )

@@ -88,8 +88,8 @@ def test_every_loss_declares_a_domain():
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_framework_calls_and_conventions_match_the_real_frameworks(oracle, name):
     loss = LOSSES[name]
-    applied_wide: set[tuple[str, bool]] = set()  # (api, weighted) seen with K ≥ 2
-    met_wide: set[tuple[str, bool]] = set()  # ... where the real framework equalled the declared convention
+    applied_wide: set[tuple[str, bool, str]] = set()  # (api, weighted, declared convention) seen with K ≥ 2
+    met_wide: set[tuple[str, bool, str]] = set()  # ... where the real framework equalled the declared convention
     refused = 0
     for params, weighted, shape in itertools.product(_param_sets(loss), (False, True), SHAPES):
         if shape[1] < loss.min_outputs:
@@ -119,9 +119,9 @@ def test_framework_calls_and_conventions_match_the_real_frameworks(oracle, name)
                 assert r.convention is None, (where, real, target)
                 assert r.note, where
             if declared and shape[1] >= 2:
-                applied_wide.add((fw.api, weighted))
+                applied_wide.add((fw.api, weighted, declared))
                 if met:
-                    met_wide.add((fw.api, weighted))
+                    met_wide.add((fw.api, weighted, declared))
     assert refused < len(_param_sets(loss)) * len(SHAPES), f"{name}: every option combination was refused"
     never = sorted(key for key in applied_wide - met_wide if key[0] not in UP_TO_EPSILON)
     assert never == [], f"{name}: declared conventions the real framework never equals with K ≥ 2"
