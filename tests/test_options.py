@@ -343,9 +343,7 @@ def test_check_takes_the_options_and_refuses_them_where_they_do_not_apply(cli, f
 def test_manifest_option_columns(cli, files):
     (files / "w.csv").write_text("1\n3\n")
     (files / "m.csv").write_text(
-        "predictions,labels,loss,weights,label_smoothing,logits\n"
-        "p.csv,y.csv,cce,w.csv,0.2,no\n"
-        "p.csv,y.csv,mse,,0.2,\n"
+        "predictions,labels,loss,weights,label_smoothing,logits\np.csv,y.csv,cce,w.csv,0.2,no\np.csv,y.csv,mse,,0.2,\n"
     )
     result = cli("check", "-m", files / "m.csv", "-f", "tsv")
     assert result.exit_code == 2  # the second row is an error, the first still runs
