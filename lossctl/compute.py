@@ -168,16 +168,18 @@ class _Pass:
         if params.class_weights is not None and loss.class_weighted:
             self.class_weights = np.asarray(params.class_weights, dtype=np.float64)
 
-    def keep(self, chunk: Chunk) -> Chunk:
-        """The chunk without its rows labelled --ignore-index (counted in ``ignored``)."""
+    def keep(self, chunk: Chunk) -> tuple[Chunk, np.ndarray | None]:
+        """The chunk without its rows labelled --ignore-index (counted in ``ignored``), and the positions
+        of the kept rows in the chunk (None when every row is kept)."""
         if self.params.ignore_index is None or self.loss.labels != "indices":
-            return chunk
+            return chunk, None
         kept = chunk.y_true != self.params.ignore_index
         if kept.all():
-            return chunk
+            return chunk, None
         self.ignored += int(len(kept) - kept.sum())
         weights = None if chunk.weights is None else chunk.weights[kept]
-        return replace(chunk, y_pred=chunk.y_pred[kept], y_true=chunk.y_true[kept], weights=weights)
+        kept_chunk = replace(chunk, y_pred=chunk.y_pred[kept], y_true=chunk.y_true[kept], weights=weights)
+        return kept_chunk, np.flatnonzero(kept)
 
     def start(self, chunk: Chunk, float32_exact: Callable[[], bool]) -> None:
         """Set up from the first chunk: whether weighted, and which framework entries apply."""
@@ -201,10 +203,10 @@ class _Pass:
     def add(self, chunk: Chunk) -> None:
         loss, params = self.loss, self.params
         self.n_outputs = n_outputs = chunk.y_pred.shape[1]
-        chunk = self.keep(chunk)
+        self.check(chunk)  # before ignored rows leave, so that row numbers are the file's
+        chunk, rows = self.keep(chunk)
         if not len(chunk.y_pred):
             return
-        self.check(chunk)
         if self.class_weights is not None:
             y = chunk.y_true if chunk.y_true.ndim == 2 else _onehot(chunk.y_true, n_outputs)
             self.sum_class_w.add(np.sum(y @ self.class_weights))
@@ -225,7 +227,8 @@ class _Pass:
         if self.first_bad is None and not np.isfinite(chunk_total):
             l_bad = l_i if l_i is not None else _per_sample(loss, chunk, params)[0]
             bad = np.flatnonzero(~np.isfinite(l_bad))
-            self.first_bad = chunk.start + int(bad[0]) if len(bad) else chunk.start
+            first = int(bad[0]) if len(bad) else 0
+            self.first_bad = chunk.start + (first if rows is None else int(rows[first]))
         if self.need_vector:
             self.per_sample.append(l_i)
         self.n_rows += len(chunk.y_pred)

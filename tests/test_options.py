@@ -7,6 +7,7 @@ frameworks in tests/test_frameworks_registry.py, which tries every option's exam
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -352,3 +353,16 @@ def test_manifest_option_columns(cli, files):
     assert "--label-smoothing applies to cce, sparse-cce, bce only, not mse" in second
     (files / "bad.csv").write_text("predictions,labels,loss,smoothing\np.csv,y.csv,cce,0.2\n")
     assert_error(cli("check", "-m", files / "bad.csv"), "unknown column 'smoothing'")
+
+
+def test_rows_named_in_messages_count_the_ignored_rows(cli, files):
+    # row 3 predicts 0 for its true class: undefined (log 0) at file row 3, though row 2 is ignored
+    (files / "p0.csv").write_text("0.7,0.2,0.1\n0.1,0.8,0.1\n0.0,0.5,0.5\n")
+    (files / "t0.csv").write_text("0\n-100\n0\n")
+    result = cli("sparse-cce", files / "p0.csv", files / "t0.csv", "--ignore-index", "-100", "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    notes = {c["name"]: c.get("note") for c in json.loads(result.stdout)["conventions"]}
+    assert "(first at row 3)" in notes["batch_mean"]
+    (files / "p1.csv").write_text("0.7,0.2,0.1\n0.1,0.8,0.1\n1.5,0.5,0.5\n")
+    result = cli("sparse-cce", files / "p1.csv", files / "t0.csv", "--ignore-index", "-100")
+    assert_error(result, "row 3 column 1 has 1.5")
