@@ -154,6 +154,7 @@ class _Pass:
         self.loss, self.params, self.names = loss, params, names
         self.need_vector, self.need_columns = need_vector, need_columns
         self.total, self.sum_w, self.weighted_total, self.columns = _Sum(), _Sum(), _Sum(), _VectorSum()
+        self.weighted_columns = _VectorSum()  # Σ w_i·e[i,k], for frameworks that reduce per output with weights
         self.per_sample: list[np.ndarray] = []
         self.fw_sums: _FrameworkSums | None = None
         self.frameworks: list[Framework] = []
@@ -216,6 +217,8 @@ class _Pass:
                 chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
                 if self.need_columns:
                     self.columns.add(_column_sums(terms))
+                    if chunk.weights is not None:
+                        self.weighted_columns.add(chunk.weights @ terms)
             else:  # only totals are wanted: no row sums, no per-sample vector
                 terms = np.asarray(loss.terms(chunk, params), dtype=np.float64)
                 l_i, chunk_total = None, np.sum(terms)
@@ -243,6 +246,7 @@ class _Pass:
             sum_w=self.sum_w.value if self.weighted else None,
             weighted_total=self.weighted_total.value if self.weighted else None,
             sum_class_w=self.sum_class_w.value if self.class_weights is not None else None,
+            weighted_per_output=self.weighted_columns.value if self.weighted and self.need_columns else None,
         )
 
     def undefined(self) -> str | None:

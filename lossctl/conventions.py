@@ -32,6 +32,8 @@ class Totals:
     weighted_total: float | None = None  # sum_i w_i * l_i
     #: Σ_i Σ_k cw_k·y[i,k] (= Σ_i cw[t_i] for class indices): PyTorch's divisor with class weights
     sum_class_w: float | None = None
+    #: Σ_i w_i·e[i,k] per output column, with weights (scikit-learn's weighted per-output means)
+    weighted_per_output: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

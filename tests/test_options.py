@@ -196,6 +196,8 @@ def test_rmse_weighted():
     r = run("rmse", [[1.0, 2.0], [3.0, 5.0]], [[0.0, 2.0], [3.0, 1.0]], weights=[1.0, 3.0])
     assert_allclose(conv(r, "weighted_mean").value, math.sqrt(24.5 / 4), rtol=1e-15)
     assert_allclose(framework(r, "keras").value, math.sqrt(24.5 / 4), rtol=2e-6)
+    # scikit-learn: column squares (1, 0) and (0, 16) → √((1 + 0)/4) and √((0 + 48)/4), averaged
+    assert_allclose(framework(r, "sklearn").value, (math.sqrt(1 / 4) + math.sqrt(48 / 4)) / 2, rtol=1e-15)
 
 
 # --------------------------------------------------------------------------- properties

@@ -168,7 +168,10 @@ def msle(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _sklearn_rmse(t) -> float:
-    """scikit-learn's root_mean_squared_error: each output's root of its mean, then the mean of those roots."""
+    """scikit-learn's root_mean_squared_error: each output's root of its (weighted) mean, then the mean of
+    those roots."""
+    if t.sum_w is not None:
+        return float(np.mean(np.sqrt(t.weighted_per_output / t.sum_w)))
     return float(np.mean(np.sqrt(t.per_output / t.n_samples)))
 
 
@@ -218,6 +221,8 @@ def _sklearn_rmse(t) -> float:
             None,
             note="the mean over outputs of each output's RMSE (multioutput='uniform_average'): "
             "equals mean only for one output",
+            weighted_call="sklearn.metrics.root_mean_squared_error(y_true, y_pred, sample_weight=sample_weight)",
+            weighted_divisor="sum(w)",
             reduce=_sklearn_rmse,
         ),
         Framework(
