@@ -19,6 +19,18 @@ from ..frameworks import (
     Framework,
 )
 from ..params import CLASS_WEIGHTS, IGNORE_INDEX, LABEL_SMOOTHING, LOGITS, POS_WEIGHT, Params
+from ._ce_options import (
+    BCE_DOCS,
+    CCE_DOCS,
+    SPARSE_DOCS,
+    check_options,
+    class_w,
+    keras_sparse,
+    plain,
+    smooth,
+    targets,
+    weighted_ce,
+)
 from ._numerics import (
     DEFAULT,
     hard_rows,
@@ -38,59 +50,14 @@ def _log_probs(b: Chunk, p: Params) -> np.ndarray:
     return log_softmax(b.y_pred) if p.logits else safe_log(b.y_pred)
 
 
-def _smooth(y: np.ndarray, p: Params, classes: int) -> np.ndarray:
-    """--label-smoothing: y(1−ε) + ε/C, as Keras and PyTorch smooth targets (C = 2 for bce)."""
-    eps = p.label_smoothing
-    return y * (1.0 - eps) + eps / classes if eps else y
-
-
-def _class_w(p: Params, k: int) -> np.ndarray | float:
-    """--class-weights as a row to multiply the (n, K) terms by (1 without the option)."""
-    return 1.0 if p.class_weights is None else np.asarray(p.class_weights, dtype=np.float64)
-
-
-def _targets(b: Chunk, p: Params) -> np.ndarray:
-    """The (n, K) targets after one-hot encoding of class indices and --label-smoothing."""
-    k = b.y_pred.shape[1]
-    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, k)
-    return _smooth(y, p, k)
-
-
-def _weighted_ce(b: Chunk, p: Params, log_q: np.ndarray) -> np.ndarray:
-    """e[i,k] = −cw_k·ỹ[i,k]·log q[i,k], ỹ the (smoothed) targets: PyTorch's CrossEntropyLoss terms."""
-    return _class_w(p, b.y_pred.shape[1]) * xlog(_targets(b, p), log_q)
-
-
 def _bce_terms(y: np.ndarray, pred: np.ndarray, logits: bool, p: Params | None = None) -> np.ndarray:
     pos = 1.0 if p is None or p.pos_weight is None else np.asarray(p.pos_weight, dtype=np.float64)
-    cw = 1.0 if p is None else _class_w(p, pred.shape[1])
+    cw = 1.0 if p is None else class_w(p, pred.shape[1])
     if p is not None:
-        y = _smooth(y, p, 2)
+        y = smooth(y, p, 2)
     if logits:
         return cw * (pos * xlog(y, log_sigmoid(pred)) + xlog(1 - y, log_sigmoid(-pred)))
     return cw * (pos * xlog(y, safe_log(pred)) + xlog(1 - y, log1m(pred)))
-
-
-def _check_options(b: Chunk, p: Params, loss: str) -> None:
-    """--class-weights has K numbers; --pos-weight 1 or K, and only with --logits; ε in [0, 1]."""
-    from ..errors import UsageError
-
-    k = b.y_pred.shape[1]
-    if not 0.0 <= p.label_smoothing <= 1.0:
-        raise UsageError(f"--label-smoothing must be in [0, 1], not {p.label_smoothing:g}")
-    what = "output column" if loss == "bce" else "class"
-    if p.class_weights is not None and len(p.class_weights) != k:
-        raise UsageError(
-            f"--class-weights has {len(p.class_weights)} numbers but the predictions have {k} columns; "
-            f"give one weight per {what}"
-        )
-    if p.pos_weight is not None:
-        if not p.logits:
-            raise UsageError(
-                "--pos-weight needs --logits: PyTorch's pos_weight exists only in BCEWithLogitsLoss (raw scores)"
-            )
-        if len(p.pos_weight) not in (1, k):
-            raise UsageError(f"--pos-weight has {len(p.pos_weight)} numbers; give one, or one per output column ({k})")
 
 
 def _check_probabilities(b: Chunk, p: Params, loss: str) -> None:
@@ -137,16 +104,6 @@ def _probs(p: Params, k: int) -> bool:
     return not p.logits and k >= 2
 
 
-def _keras_sparse(p: Params) -> bool:
-    """Keras's SparseCategoricalCrossentropy has ignore_class but neither label smoothing nor class weights."""
-    return not p.label_smoothing and p.class_weights is None
-
-
-def _plain(p: Params) -> bool:
-    """No option a framework without options could be given (scikit-learn's log_loss has none of them)."""
-    return not p.label_smoothing and p.class_weights is None and p.ignore_index is None and p.pos_weight is None
-
-
 def _class_scores(rng: np.random.Generator, shape: tuple[int, int], p: Params) -> np.ndarray:
     """Scores with --logits, else rows of probabilities summing to 1."""
     n, k = shape
@@ -160,13 +117,13 @@ def _keras_cce(b: Chunk, p: Params) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             q = b.y_pred / np.sum(b.y_pred, axis=1, keepdims=True)
         log_q = np.log(np.clip(q, KERAS_EPS, KERAS_ONE_MINUS_EPS))
-    return -np.sum(_targets(b, p) * log_q, axis=1)
+    return -np.sum(targets(b, p) * log_q, axis=1)
 
 
 def _torch_ce(b: Chunk, p: Params) -> np.ndarray:
     """cross_entropy on logits, nll_loss(torch.log(p)) on probabilities: −Σ cw·ỹ·log q, no clipping
     (ỹ the smoothed targets; the divisor, N or Σ w[y], is the entry's)."""
-    return np.sum(_weighted_ce(b, p, _log_probs(b, p)), axis=1)
+    return np.sum(weighted_ce(b, p, _log_probs(b, p)), axis=1)
 
 
 def _sklearn_log_loss(b: Chunk, p: Params) -> np.ndarray:
@@ -177,7 +134,7 @@ def _sklearn_log_loss(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _validate_cce(b: Chunk, p: Params) -> None:
-    _check_options(b, p, "cce")
+    check_options(b, p, "cce")
     _check_probabilities(b, p, "cce")
     _check_label_probabilities(b, "cce", "labels (one-hot or probabilities)")
 
@@ -195,64 +152,6 @@ def _warn_cce(b: Chunk, p: Params) -> list[str]:
     return out
 
 
-#: what each option changes, per loss (``lossctl explain``)
-_LOGITS_DOC = ("logits", "log ŷ becomes the log-softmax (bce: log-sigmoid) of the scores; the divisors do not change.")
-_CCE_DOCS = (
-    _LOGITS_DOC,
-    (
-        "label_smoothing",
-        "Terms use ỹ = y(1−ε) + ε/K: every class gets a term. Divisors unchanged (N for batch_mean). "
-        "Keras CategoricalCrossentropy(label_smoothing=ε) and PyTorch cross_entropy(label_smoothing=ε) "
-        "smooth the same way; scikit-learn has none (no row).",
-    ),
-    (
-        "class_weights",
-        "Terms become w_k·ỹ[i,k]·(−log ŷ[i,k]); adds class_weighted_mean = Σ e / Σ_i Σ_k w_k·y[i,k] (= Σ w[y] "
-        "for one-hot labels). PyTorch cross_entropy(weight=) on probability targets divides by N (batch_mean); "
-        "on class indices by Σ w[y] (see sparse-cce). Keras and scikit-learn have no class weights (no rows).",
-    ),
-)
-_SPARSE_DOCS = (
-    _LOGITS_DOC,
-    (
-        "label_smoothing",
-        "Terms use ỹ = onehot(t)(1−ε) + ε/K, so every class gets a term: PyTorch's "
-        "(1−ε)·NLL + (ε/K)·Σ_k w_k(−log ŷ_k), divided by the same Σ w[y] (or the non-ignored N). "
-        "Keras's SparseCategoricalCrossentropy and PyTorch's nll_loss have no label smoothing (no rows).",
-    ),
-    (
-        "ignore_index",
-        "Rows labelled I leave every sum and every divisor: N (and N·K, Σw, Σ w[y]) count the other rows, as "
-        "PyTorch ignore_index=I and Keras ignore_class=I do; the note says how many rows were ignored. "
-        "I may be outside [0, K) (−100, −1); per_sample lists the kept rows only. scikit-learn has none (no row).",
-    ),
-    (
-        "class_weights",
-        "Terms become w[t_i]·(−log ŷ[i,t_i]); adds class_weighted_mean = Σ e / Σ_i w[t_i], which is what "
-        "PyTorch's CrossEntropyLoss/NLLLoss(weight=) report with reduction='mean' (not batch_mean). "
-        "Keras and scikit-learn have no class weights (no rows).",
-    ),
-)
-_BCE_DOCS = (
-    _LOGITS_DOC,
-    (
-        "label_smoothing",
-        "Terms use ỹ = y(1−ε) + ε/2 (squeezed toward ½, C = 2 as in Keras BinaryCrossentropy(label_smoothing=ε)); "
-        "divisors unchanged. PyTorch's BCE losses and scikit-learn have no label smoothing (no rows).",
-    ),
-    (
-        "class_weights",
-        "One weight per output column: e[i,k] is multiplied by w_k; divisors unchanged (mean still ÷ N·K), as "
-        "PyTorch binary_cross_entropy(weight=) broadcast over the columns. Keras and scikit-learn have none.",
-    ),
-    (
-        "pos_weight",
-        "With --logits only: the positive term of column k is multiplied by p_k (one number: every column); "
-        "divisors unchanged, as PyTorch BCEWithLogitsLoss(pos_weight=). Keras and scikit-learn have none.",
-    ),
-)
-
-
 def _onehot_domain(
     rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -267,7 +166,7 @@ def _onehot_domain(
     kind="element",
     inner="sum",
     options=(LOGITS, LABEL_SMOOTHING, CLASS_WEIGHTS),
-    option_docs=_CCE_DOCS,
+    option_docs=CCE_DOCS,
     index_labels="sparse-cce",
     class_weighted=True,
     validate=_validate_cce,
@@ -324,7 +223,7 @@ def _onehot_domain(
             note="clips to [2.2e-16, 1-2.2e-16], no renormalization; hard labels only",
             weighted_call="sklearn.metrics.log_loss(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
-            when=lambda p, k: _probs(p, k) and _plain(p),
+            when=lambda p, k: _probs(p, k) and plain(p),
         ),
     ),
 )
@@ -338,11 +237,11 @@ def cce(b: Chunk, p: Params) -> np.ndarray:
     >>> float(np.round(cce(b, Params()).sum(), 6))  # hand: −log 0.7
     0.356675
     """
-    return _weighted_ce(b, p, _log_probs(b, p))
+    return weighted_ce(b, p, _log_probs(b, p))
 
 
 def _validate_sparse(b: Chunk, p: Params) -> None:
-    _check_options(b, p, "sparse-cce")
+    check_options(b, p, "sparse-cce")
     _check_probabilities(b, p, "sparse-cce")
 
 
@@ -375,7 +274,7 @@ def _index_domain(
     labels="indices",
     class_weighted=True,
     options=(LOGITS, LABEL_SMOOTHING, IGNORE_INDEX, CLASS_WEIGHTS),
-    option_docs=_SPARSE_DOCS,
+    option_docs=SPARSE_DOCS,
     validate=_validate_sparse,
     warnings=_warn_sparse,
     expects="probabilities (or scores with --logits), shape (N, K); class indices in [0, K), shape (N,) or (N, 1)",
@@ -419,7 +318,7 @@ def _index_domain(
             float32=True,
             weighted_call="keras.losses.SparseCategoricalCrossentropy({keras_ignore_only})(y_true, y_pred"
             + KERAS_SAMPLE_WEIGHT,
-            when=lambda p, k: _probs(p, k) and _keras_sparse(p),
+            when=lambda p, k: _probs(p, k) and keras_sparse(p),
         ),
         Framework(
             "keras",
@@ -430,7 +329,7 @@ def _index_domain(
             float32=True,
             weighted_call="keras.losses.SparseCategoricalCrossentropy(from_logits=True{keras_ignore})(y_true, y_pred"
             + KERAS_SAMPLE_WEIGHT,
-            when=lambda p, k: _logits(p, k) and _keras_sparse(p),
+            when=lambda p, k: _logits(p, k) and keras_sparse(p),
         ),
         Framework(
             "sklearn",
@@ -442,7 +341,7 @@ def _index_domain(
             weighted_call="sklearn.metrics.log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1]), "
             "sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
-            when=lambda p, k: _probs(p, k) and _plain(p),
+            when=lambda p, k: _probs(p, k) and plain(p),
         ),
     ),
 )
@@ -456,12 +355,12 @@ def sparse_cce(b: Chunk, p: Params) -> np.ndarray:
     >>> float(np.round(sparse_cce(b, Params()).sum(), 6))  # hand: −log 0.2
     1.609438
     """
-    return _weighted_ce(b, p, _log_probs(b, p))
+    return weighted_ce(b, p, _log_probs(b, p))
 
 
 def _keras_bce(b: Chunk, p: Params) -> np.ndarray:
     """Keras: targets smoothed toward ½, probabilities clipped to [1e-7, 1 − 1e-7]; no class or pos weights."""
-    y = _smooth(b.y_true, p, 2)
+    y = smooth(b.y_true, p, 2)
     if p.logits:
         return np.mean(_bce_terms(y, b.y_pred, True), axis=1)
     q = np.clip(b.y_pred, KERAS_EPS, KERAS_ONE_MINUS_EPS)
@@ -475,7 +374,7 @@ def _torch_bce(b: Chunk, p: Params) -> np.ndarray:
     # BCELoss clamps each log at -100, so one term is at most 100
     log_p = np.maximum(safe_log(b.y_pred), -100.0)
     log_1mp = np.maximum(log1m(b.y_pred), -100.0)
-    return np.mean(-_class_w(p, b.y_pred.shape[1]) * (b.y_true * log_p + (1 - b.y_true) * log_1mp), axis=1)
+    return np.mean(-class_w(p, b.y_pred.shape[1]) * (b.y_true * log_p + (1 - b.y_true) * log_1mp), axis=1)
 
 
 def _sklearn_bce(b: Chunk, p: Params) -> np.ndarray:
@@ -487,7 +386,7 @@ def _sklearn_bce(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _validate_bce(b: Chunk, p: Params) -> None:
-    _check_options(b, p, "bce")
+    check_options(b, p, "bce")
     _check_probabilities(b, p, "bce")
     _check_label_probabilities(b, "bce", "labels (0/1 or soft targets)")
 
@@ -513,7 +412,7 @@ def _binary_domain(
     kind="element",
     inner="mean",
     options=(LOGITS, LABEL_SMOOTHING, CLASS_WEIGHTS, POS_WEIGHT),
-    option_docs=_BCE_DOCS,
+    option_docs=BCE_DOCS,
     validate=_validate_bce,
     warnings=_warn_bce,
     expects="probabilities of the positive class (or scores with --logits), shape (N, K); "
@@ -585,7 +484,7 @@ def _binary_domain(
             weighted_call="sklearn.metrics.log_loss(y_true[:, 0], y_pred[:, 0], labels=[0, 1], "
             "sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
-            when=lambda p, k: not p.logits and k == 1 and _plain(p),
+            when=lambda p, k: not p.logits and k == 1 and plain(p),
         ),
     ),
 )
