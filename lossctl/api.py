@@ -43,7 +43,7 @@ def evaluate(
     (0.0235, 0.235)
     """
     inputs = open_inputs(loss, predictions, labels, weights, pred_cols=pred_cols, label_cols=label_cols)
-    reader = inputs.reader(chunk_rows=chunk_rows, nan=nan)
+    reader = inputs.reader(chunk_rows=chunk_rows, nan=nan, ignore_index=params.ignore_index if params else None)
     state = accumulate(
         inputs.loss, reader, params, conventions=conventions, keep_per_sample=keep_per_sample, names=inputs.names
     )
@@ -68,14 +68,21 @@ class Inputs:
             names["weights"] = self.weights.name
         return names
 
-    def reader(self, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, nan: str = "error", rows: tuple[int, int] | None = None):
+    def reader(
+        self,
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        nan: str = "error",
+        rows: tuple[int, int] | None = None,
+        ignore_index: int | None = None,
+    ):
         """Aligned chunks of every row, or of the global rows [start, stop) of ``rows`` (a worker's share)."""
         sources = [self.predictions, self.labels, self.weights]
         if rows is not None:
             sources = [s.slice(*rows) if s is not None else None for s in sources]
         return read_chunks(
             *sources, indices=self.loss.labels == "indices", chunk_rows=chunk_rows, nan=nan,
-            first_row=rows[0] if rows else 0,
+            first_row=rows[0] if rows else 0, ignore_index=ignore_index,
         )  # fmt: skip
 
     def report(self, state, dropped: int) -> Report:

@@ -34,10 +34,13 @@ from .errors import cell as shown_cell
 from .errors import name as shown_name
 from .gate import Bounds, scalar_convention
 from .io import Source, open_source
+from .params import ALL_OPTIONS, Params
 
 #: what ``check`` picks up from a directory (lower-case name endings)
 INPUT_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz", ".npy", ".npz", ".parquet")
-MANIFEST_COLUMNS = ("predictions", "labels", "loss", "convention", "max", "min")
+#: the option columns (``weights``, then each option's name: ``logits``, ``delta``, ``label_smoothing``...)
+OPTION_COLUMNS = ("weights", *(o.name for o in ALL_OPTIONS))
+MANIFEST_COLUMNS = ("predictions", "labels", "loss", "convention", "max", "min", *OPTION_COLUMNS)
 REQUIRED_MANIFEST_COLUMNS = ("predictions", "labels", "loss")
 STATUSES = ("pass", "fail", "error")
 
@@ -55,6 +58,9 @@ class Check:
     convention: str | None = None
     bounds: Bounds = field(default_factory=Bounds)
     error: str | None = None
+    weights: str | None = None
+    #: the options given, as text by option name (``(("delta", "2"),)``), parsed for the loss when run
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -154,23 +160,25 @@ def plan(
     labels: str,
     convention: str | None = None,
     bounds: Bounds | None = None,
+    weights: str | None = None,
+    options: tuple[tuple[str, str], ...] = (),
 ) -> list[Check]:
     """The checks for ``lossctl check LOSS PRED_FILE... --labels LABELS``: one per prediction file."""
     bounds = bounds or Bounds()
-    if "-" in (labels, *predictions):
+    if "-" in (labels, *predictions) or weights == "-":
         raise UsageError("check reads files, not standard input (-); save the arrays to files first")
     checks: list[Check] = []
     seen: set[str] = set()
     for arg in predictions:
         files = expand(arg, exclude=[labels])
         if isinstance(files, str):
-            checks.append(Check(arg, labels, loss, convention, bounds, error=files))
+            checks.append(Check(arg, labels, loss, convention, bounds, error=files, weights=weights, options=options))
             continue
         for f in files:
             key = os.path.realpath(f)
             if key not in seen:
                 seen.add(key)
-                checks.append(Check(f, labels, loss, convention, bounds))
+                checks.append(Check(f, labels, loss, convention, bounds, weights=weights, options=options))
     return checks
 
 
@@ -205,7 +213,7 @@ def read_manifest(path: str) -> list[Check]:
         raise InputError(f"manifest {name} is not UTF-8 text; save it as UTF-8 CSV") from None
     delimiter = "\t" if path.lower().endswith(".tsv") else ","
     reader = csv.DictReader(text.splitlines(), delimiter=delimiter, skipinitialspace=True)
-    header = [(h or "").strip().lower() for h in reader.fieldnames or []]
+    header = [(h or "").strip().lower().replace("-", "_") for h in reader.fieldnames or []]
     if not header:
         raise InputError(f"manifest {name} is empty; its header needs: {', '.join(MANIFEST_COLUMNS)}")
     unknown = [h for h in header if h not in MANIFEST_COLUMNS]
@@ -217,7 +225,7 @@ def read_manifest(path: str) -> list[Check]:
     if missing:
         raise InputError(
             f"manifest {name} has no {missing[0]!r} column; it needs {', '.join(REQUIRED_MANIFEST_COLUMNS)} "
-            "(and optionally convention, max, min)"
+            f"(and optionally convention, max, min, {', '.join(OPTION_COLUMNS)})"
         )
     reader.fieldnames = header
 
@@ -247,7 +255,9 @@ def read_manifest(path: str) -> list[Check]:
         except LossctlError as e:
             checks.append(Check(base.predictions, base.labels, base.loss, base.convention, error=f"{where}: {e}"))
             continue
-        checks.extend(plan(base.loss, [base.predictions], base.labels, convention, bounds))
+        weights = resolve(cells["weights"]) if cells["weights"] else None
+        options = tuple((o.name, cells[o.name]) for o in ALL_OPTIONS if cells[o.name])
+        checks.extend(plan(base.loss, [base.predictions], base.labels, convention, bounds, weights, options))
     if not checks:
         raise InputError(f"manifest {name} lists no checks; add one row per prediction file")
     return checks
@@ -272,6 +282,19 @@ def _labels(path: str) -> Source:
     return cached
 
 
+def params_for(spec, options: tuple[tuple[str, str], ...]) -> Params:
+    """The loss's :class:`Params` from option texts; an option the loss lacks is refused, naming who has it."""
+    from .losses import LOSSES
+
+    own = {o.name: o for o in spec.options}
+    for name, _ in options:
+        if name not in own:
+            flag = next(o.flag for o in ALL_OPTIONS if o.name == name)
+            having = [n for n, loss in LOSSES.items() if name in {o.name for o in loss.options}]
+            raise UsageError(f"{flag} applies to {', '.join(having)} only, not {spec.name}")
+    return Params(**{name: own[name].parse(text) for name, text in options})
+
+
 def run_check(check: Check) -> Result:
     """Compute one check. Never raises for bad input: the result says ``error`` with the message."""
     if check.error:
@@ -286,6 +309,8 @@ def run_check(check: Check) -> Result:
             spec,
             check.predictions,
             _labels(check.labels),
+            check.weights,
+            params=params_for(spec, check.options),
             conventions=[convention or spec.primary],  # only what is checked: the signature says so
             keep_per_sample=False,
         )

@@ -216,6 +216,12 @@ class _FrameworkSums:
         return [own_total if key is None else acc.value for key, acc in zip(self.keys, self.sums, strict=True)]
 
 
+def _onehot(indices: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((len(indices), k))
+    out[np.arange(len(indices)), indices] = 1.0
+    return out
+
+
 def _row_sums(terms: np.ndarray) -> np.ndarray:
     """Sum over outputs: a matrix-vector product, several times faster than ``sum(axis=1)`` for small K."""
     return terms @ np.ones(terms.shape[1])
@@ -235,6 +241,7 @@ class _Pass:
         self.need_vector, self.need_columns = need_vector, need_columns
         self.total, self.columns = _Sum(), _VectorSum()
         self.sum_w, self.weighted_total = _ScaledSum(), _ScaledSum()
+        self.weighted_columns = _VectorSum()  # Σ w_i·e[i,k], for frameworks that reduce per output with weights
         self.per_sample: list[np.ndarray] = []
         self.fw_sums: _FrameworkSums | None = None
         self.frameworks: list[Framework] = []
@@ -245,6 +252,24 @@ class _Pass:
         self.warned: dict[str, None] = {}  # insertion-ordered set of warning messages
         self.run: dict = {}  # shared by every chunk of this pass (checks that span chunks: first rows)
         self.selected: list[str] | None = None  # the conventions the report shows (None: all)
+        self.ignored = 0  # rows labelled --ignore-index, left out of every sum and divisor
+        self.sum_class_w = _Sum()
+        self.class_weights = None
+        if params.class_weights is not None and loss.class_weighted:
+            self.class_weights = np.asarray(params.class_weights, dtype=np.float64)
+
+    def keep(self, chunk: Chunk) -> tuple[Chunk, np.ndarray | None]:
+        """The chunk without its rows labelled --ignore-index (counted in ``ignored``), and the positions
+        of the kept rows in the chunk (None when every row is kept)."""
+        if self.params.ignore_index is None or self.loss.labels != "indices":
+            return chunk, None
+        kept = chunk.y_true != self.params.ignore_index
+        if kept.all():
+            return chunk, None
+        self.ignored += int(len(kept) - kept.sum())
+        weights = None if chunk.weights is None else chunk.weights[kept]
+        kept_chunk = replace(chunk, y_pred=chunk.y_pred[kept], y_true=chunk.y_true[kept], weights=weights)
+        return kept_chunk, np.flatnonzero(kept)
 
     def start(self, chunk: Chunk, float32_exact: Callable[[], bool]) -> None:
         """Set up from the first chunk: whether weighted, and which framework entries apply."""
@@ -268,13 +293,21 @@ class _Pass:
     def add(self, chunk: Chunk) -> None:
         loss, params = self.loss, self.params
         self.n_outputs = n_outputs = chunk.y_pred.shape[1]
-        self.check(chunk)
+        self.check(chunk)  # before ignored rows leave, so that row numbers are the file's
+        chunk, rows = self.keep(chunk)
+        if not len(chunk.y_pred):
+            return
+        if self.class_weights is not None:
+            y = chunk.y_true if chunk.y_true.ndim == 2 else _onehot(chunk.y_true, n_outputs)
+            self.sum_class_w.add(np.sum(y @ self.class_weights))
         with np.errstate(all="ignore"):
             if self.need_vector or self.weighted or self.need_columns:
                 l_i, terms = _per_sample(loss, chunk, params)
                 chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
                 if self.need_columns:
                     self.columns.add(_column_sums(terms))
+                    if chunk.weights is not None:
+                        self.weighted_columns.add(chunk.weights @ terms)
             else:  # only totals are wanted: no row sums, no per-sample vector
                 terms = np.asarray(loss.terms(chunk, params), dtype=np.float64)
                 l_i, chunk_total = None, np.sum(terms)
@@ -287,7 +320,8 @@ class _Pass:
         if self.first_bad is None and not np.isfinite(chunk_total):
             l_bad = l_i if l_i is not None else _per_sample(loss, chunk, params)[0]
             bad = np.flatnonzero(~np.isfinite(l_bad))
-            self.first_bad = chunk.start + int(bad[0]) if len(bad) else chunk.start
+            first = int(bad[0]) if len(bad) else 0
+            self.first_bad = chunk.start + (first if rows is None else int(rows[first]))
         if self.need_vector:
             self.per_sample.append((chunk.start, l_i))
         self.n_rows += len(chunk.y_pred)
@@ -340,6 +374,8 @@ class _Pass:
             sum_w=self.sum_w.value if self.weighted else None,
             weighted_total=self.weighted_total.value if self.weighted else None,
             weighted_ratio=self.weighted_total.ratio(self.sum_w) if self.weighted else None,
+            sum_class_w=self.sum_class_w.value if self.class_weights is not None else None,
+            weighted_per_output=self.weighted_columns.value if self.weighted and self.need_columns else None,
         )
 
     def undefined(self) -> str | None:
@@ -356,8 +392,14 @@ class _Pass:
         results = []
         for fw, fw_total in zip(self.frameworks, self.fw_sums.totals(own_total), strict=True):
             divisor = fw.weighted_divisor if weighted else "N"
-            denominator = {"N": self.n_rows, "sum(w)": totals.sum_w}[divisor]
+            if fw.declared(weighted, self.params) == "class_weighted_mean":
+                divisor = "sum(w[y])"
+            denominator = {"N": self.n_rows, "sum(w)": totals.sum_w, "sum(w[y])": totals.sum_class_w}[divisor]
             value = fw_total / denominator if denominator else math.nan
+            if fw.reduce is not None:
+                value = float(fw.reduce(totals))
+            elif loss.finish is not None:
+                value = float(loss.finish(value))
             results.append(_framework_result(fw, value, self.params, weighted, by_name))
         return results
 
@@ -404,7 +446,9 @@ def accumulate(
     names = {"predictions": "predictions", "labels": "labels", "weights": "weights", **(names or {})}
     selected = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = keep_per_sample and (selected is None or "per_sample" in selected)
-    need_columns = loss.kind == "element" and (selected is None or "per_output" in selected)
+    need_columns = loss.kind == "element" and (
+        selected is None or "per_output" in selected or any(fw.reduce for fw in loss.frameworks)
+    )
     acc = _Pass(loss, params, names, need_vector=need_vector, need_columns=need_columns)
     acc.selected = selected
     exact = (
@@ -422,11 +466,22 @@ def accumulate(
 def finish(acc: _Pass, *, dtype: str = "float64", dropped: int = 0, notes: Sequence[str] = ()) -> Report:
     """The Report of a (merged) state: every convention, framework value and note."""
     loss, names, selected = acc.loss, acc.names, acc.selected
+    if acc.n_rows == 0 and acc.ignored:
+        raise InputError(
+            f"every row of {names['labels']} is labelled --ignore-index {acc.params.ignore_index}: "
+            "nothing left to average"
+        )
     if acc.n_rows == 0 or acc.n_outputs is None:
         raise InputError(f"{names['predictions']} has no rows (rows are samples)")
     acc.recheck()
+    if acc.ignored:
+        notes = (
+            *notes,
+            f"--ignore-index {acc.params.ignore_index}: {acc.ignored} of {acc.n_rows + acc.ignored} rows ignored; "
+            f"every divisor counts the other {acc.n_rows} (so does per_sample)",
+        )
     totals = acc.totals()
-    results = _convention_results(loss, totals, bool(acc.weighted), acc.undefined())
+    results = _convention_results(loss, totals, bool(acc.weighted), acc.undefined(), acc.class_weights is not None)
     by_name = {c.name: c for c in results}
     fw_results = acc.framework_results(totals, by_name)
     if selected is not None:
@@ -445,11 +500,16 @@ def finish(acc: _Pass, *, dtype: str = "float64", dropped: int = 0, notes: Seque
     )
 
 
-def _convention_results(loss: Loss, totals: Totals, weighted: bool, undefined: str | None) -> list[ConventionResult]:
+def _convention_results(
+    loss: Loss, totals: Totals, weighted: bool, undefined: str | None, class_weighted: bool = False
+) -> list[ConventionResult]:
     """Every applicable convention's value; a non-finite scalar becomes None with the ``undefined`` note."""
     results = []
-    for conv in applicable(loss.kind, loss.squared, weighted):
+    for conv in applicable(loss.kind, loss.squared, weighted, class_weighted):
         value = conv.value(totals)
+        if value is not None and loss.finish is not None:
+            with np.errstate(invalid="ignore"):
+                value = loss.finish(value) if conv.vector else float(loss.finish(value))
         note = None
         if value is not None and not conv.vector and not math.isfinite(value):
             value, note = None, undefined
@@ -487,7 +547,7 @@ def _select(loss: Loss, by_name: dict[str, ConventionResult], selected: list[str
 def _framework_result(
     fw: Framework, value: float, params: Params, weighted: bool, conventions: dict[str, ConventionResult]
 ) -> FrameworkResult:
-    declared = fw.declared(weighted)
+    declared = fw.declared(weighted, params)
     convention, note = declared, fw.note or None
     target = conventions.get(declared) if declared else None
     if (

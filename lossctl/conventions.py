@@ -32,6 +32,10 @@ class Totals:
     weighted_total: float | None = None  # sum_i w_i * l_i
     #: weighted_total / sum_w, computed on power-of-two-scaled sums so that huge or tiny weights cancel exactly
     weighted_ratio: float | None = None
+    #: Σ_i Σ_k cw_k·y[i,k] (= Σ_i cw[t_i] for class indices): PyTorch's divisor with class weights
+    sum_class_w: float | None = None
+    #: Σ_i w_i·e[i,k] per output column, with weights (scikit-learn's weighted per-output means)
+    weighted_per_output: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,11 @@ class Convention:
     squared_only: bool = False
     weighted: bool = False
     vector: bool = False
+    #: only with --class-weights
+    class_weighted: bool = False
 
-    def applies(self, kind: str, squared: bool, weighted: bool) -> bool:
-        if self.weighted and not weighted:
+    def applies(self, kind: str, squared: bool, weighted: bool, class_weighted: bool = False) -> bool:
+        if (self.weighted and not weighted) or (self.class_weighted and not class_weighted):
             return False
         if self.element_only and kind != "element":
             return False
@@ -125,6 +131,13 @@ CONVENTIONS: tuple[Convention, ...] = (
         lambda t: 1.0, lambda t: t.weighted_total, weighted=True,
     ),
     Convention(
+        "class_weighted_mean", "sum(w[y])", "Σ of class-weighted terms / Σ_i w[y_i], the class weights of the targets",
+        "PyTorch CrossEntropyLoss/NLLLoss(weight=) with class-index targets, reduction='mean'",
+        "Σ e / Σ w[y]",
+        lambda t: t.sum_class_w,
+        lambda t: t.total / t.sum_class_w if t.sum_class_w else None, class_weighted=True,
+    ),
+    Convention(
         "per_sample", None, "each sample's loss under the loss's own inner reduction",
         "reduction='none' after the framework's inner reduction (Keras per-sample losses)",
         "each sample's loss l_i",
@@ -152,5 +165,5 @@ def get_convention(name: str) -> Convention:
         raise UsageError(unknown("convention", name, BY_NAME, f"known conventions: {', '.join(BY_NAME)}")) from None
 
 
-def applicable(kind: str, squared: bool, weighted: bool) -> list[Convention]:
-    return [c for c in CONVENTIONS if c.applies(kind, squared, weighted)]
+def applicable(kind: str, squared: bool, weighted: bool, class_weighted: bool = False) -> list[Convention]:
+    return [c for c in CONVENTIONS if c.applies(kind, squared, weighted, class_weighted)]

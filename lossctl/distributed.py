@@ -124,7 +124,7 @@ class Job:
 def run_task(job: Job, rows: tuple[int, int] | None):
     """One task, on a worker: the state of the rows [start, stop) (all rows for None), and the rows dropped."""
     inputs = job.inputs()
-    reader = inputs.reader(chunk_rows=job.chunk_rows, nan=job.nan, rows=rows)
+    reader = inputs.reader(chunk_rows=job.chunk_rows, nan=job.nan, rows=rows, ignore_index=job.params.ignore_index)
     state = accumulate(
         inputs.loss,
         reader,

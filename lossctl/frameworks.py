@@ -55,6 +55,39 @@ TORCH_WEIGHT = "weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.sh
 #: the end of a Keras call with per-sample weights
 KERAS_SAMPLE_WEIGHT = ", sample_weight=sample_weight)"
 
+
+def _floats(values: tuple[float, ...]) -> str:
+    return "[" + ", ".join(repr(float(v)) for v in values) + "]"
+
+
+def call_fragments(params: Params) -> dict[str, str]:
+    """The option arguments a ``call`` template inserts, empty when an option is at its default.
+
+    ``{torch_ce}``: CrossEntropyLoss/NLLLoss's ``, weight=…, ignore_index=…, label_smoothing=…``;
+    ``{torch_weight}``: ``, weight=…`` alone (BCE: per output column); ``{torch_pos_weight}``: ``, pos_weight=…``;
+    ``{keras_ls}``/``{keras_ls_only}``: Keras's ``label_smoothing=…`` after other arguments or alone;
+    ``{keras_ignore}``/``{keras_ignore_only}``: ``ignore_class=…``; ``{torch_cw_mul}``: `` * class weights``; ``{torch_log_target}``, ``{torch_full}``: PyTorch's flags.
+    """
+    like = ".to(torch.from_numpy(y_pred))"  # the predictions' dtype
+    weight = f", weight=torch.tensor({_floats(params.class_weights)}){like}" if params.class_weights else ""
+    ignore = f", ignore_index={params.ignore_index}" if params.ignore_index is not None else ""
+    smoothing = f"label_smoothing={params.label_smoothing!r}" if params.label_smoothing else ""
+    return {
+        "torch_ce": weight + ignore + (", " + smoothing if smoothing else ""),
+        "torch_weight": weight,
+        "torch_cw_mul": f" * torch.tensor({_floats(params.class_weights)}){like}" if params.class_weights else "",
+        "torch_pos_weight": f", pos_weight=torch.tensor({_floats(params.pos_weight)}){like}"
+        if params.pos_weight
+        else "",
+        "keras_ls": ", " + smoothing if smoothing else "",
+        "keras_ls_only": smoothing,
+        "keras_ignore": f", ignore_class={params.ignore_index}" if params.ignore_index is not None else "",
+        "keras_ignore_only": f"ignore_class={params.ignore_index}" if params.ignore_index is not None else "",
+        "torch_log_target": ", log_target=True" if params.log_target else "",
+        "torch_full": ", full=True" if params.full else "",
+    }
+
+
 #: ``Framework(per_sample=OWN)``: the framework's per-sample value is the loss's own ``l_i`` (the
 #: same formula and inner reduction, no epsilon), so it comes from the totals at no extra cost
 OWN = "own"
@@ -75,22 +108,32 @@ class Framework:
     #: whether this entry applies, given the params and the number of outputs K
     when: Callable[[Params, int], bool] | None = None
     float32: bool = False
+    #: with --class-weights the framework divides by Σ w[y] (PyTorch CrossEntropyLoss/NLLLoss on class indices)
+    class_divisor: bool = False
+    #: a value computed from the totals rather than from per-sample sums (scikit-learn's mean of per-output
+    #: roots); the entry then has no per-sample contributions
+    reduce: Callable | None = None
 
     def applies(self, params: Params, weighted: bool, n_outputs: int) -> bool:
         if weighted and self.weighted_call is None:
             return False
         return self.when is None or self.when(params, n_outputs)
 
-    def declared(self, weighted: bool) -> str | None:
-        """The convention this entry's value equals, as declared: with weights, Σ w·l over N or over Σw."""
-        if self.convention is None or not weighted:
+    def declared(self, weighted: bool, params: Params | None = None) -> str | None:
+        """The convention this entry's value equals, as declared: with weights, Σ w·l over N or over Σw;
+        with class weights, Σ e over Σ w[y] for the entries that divide so."""
+        if self.convention is None:
+            return None
+        if self.class_divisor and params is not None and params.class_weights is not None:
+            return "class_weighted_mean"
+        if not weighted:
             return self.convention
         return {"N": "weighted_batch_mean", "sum(w)": "weighted_mean"}[self.weighted_divisor]
 
     def render_call(self, params: Params, weighted: bool) -> str:
         template = self.weighted_call if weighted else self.call
         assert template is not None
-        return template.format(**asdict(params))
+        return template.format(**asdict(params), **call_fragments(params))
 
     def contributions(self, chunk: Chunk, params: Params) -> np.ndarray:
         """Per-sample contributions (n,) to the framework's sum, weights applied."""

@@ -9,6 +9,7 @@ import math
 import numpy as np
 from rich import box
 from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -91,7 +92,7 @@ def _conventions_table(report: Report, precision: int, notes_column: bool, stack
         if stacked:
             value = value.replace(" … ", " …\n")
         row = [c.name + (" *" if c.name == report.primary else "")]
-        row += [c.divisor or "vector"] if divisor else []
+        row += [escape(c.divisor) if c.divisor else "vector"] if divisor else []  # sum(w[y]): not markup
         row += [_n_human(c.n), value] + ([note] if notes_column else [])
         t.add_row(*row)
     return t

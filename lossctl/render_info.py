@@ -69,7 +69,7 @@ def _conventions(loss) -> FirstFit:
     from .conventions import applicable
 
     rows = []
-    for c in applicable(loss.kind, loss.squared, weighted=True):
+    for c in applicable(loss.kind, loss.squared, weighted=True, class_weighted=loss.class_weighted):
         # for this loss: the APIs that report this convention by default; else where it is met elsewhere
         apis = list(dict.fromkeys(fw.api for fw in loss.frameworks if fw.convention == c.name))
         users = ", ".join(apis) if apis else f"elsewhere: {c.users}"
@@ -107,11 +107,25 @@ def _frameworks(loss) -> FirstFit:
     return FirstFit(Group(title, g), Group(title, *blocks))
 
 
+def _options(loss) -> Group:
+    """Each option the loss takes: the flag, what it is, and what it changes here (terms, divisor, frameworks)."""
+    parts: list = [Text("Options that change the number:", style="bold")]
+    for option in loss.options:
+        flag = option.flag + (f" {option.metavar}" if option.metavar else "")
+        parts.append(Wrapped(f"{flag}: {option.help}", "  ", "    "))
+        doc = dict(loss.option_docs).get(option.name)
+        if doc:
+            parts.append(Wrapped(doc, "    ", "    ", style="dim"))
+    return Group(*parts)
+
+
 def explanation(loss) -> Group:
     """``lossctl explain LOSS``: formula, each convention's n and users, frameworks, and pitfalls."""
     parts: list = [_head(loss), Text(""), _conventions(loss)]
     if loss.frameworks:
         parts += [Text(""), _frameworks(loss)]
+    if loss.options:
+        parts += [Text(""), _options(loss)]
     if loss.pitfalls:
         parts += [Text(""), Text("Pitfalls:", style="bold")]
         parts += [Wrapped(p, "  • ", "    ") for p in loss.pitfalls]

@@ -97,7 +97,10 @@ class Signature:
 
         loss = get_loss(report.loss)
         shown = [c.name for c in report.conventions]
-        every = [c.name for c in applicable(loss.kind, loss.squared, report.weighted)]
+        every = [
+            c.name
+            for c in applicable(loss.kind, loss.squared, report.weighted, report.params.class_weights is not None)
+        ]
         return cls(
             loss=report.loss,
             n=str(BY_NAME[report.primary].divisor),
@@ -105,7 +108,7 @@ class Signature:
             shape=report.shape,
             dtype=report.dtype,
             weighted=report.weighted,
-            options=tuple((o.name, o.signature_value(report.params)) for o in loss.options),
+            options=tuple((o.name, o.signature_value(report.params)) for o in loss.options if o.signed(report.params)),
             dropped=report.dropped,
             files=report.files,
             version=report.version,

@@ -24,7 +24,7 @@ def test_commands_come_before_the_losses(cli):
     assert max(first.values()) < min(losses)
     assert lines.index("Commands:") < min(first.values())
     assert any(line.startswith("Losses (lossctl LOSS PREDICTIONS [LABELS]") for line in lines)
-    assert len(losses) == 15
+    assert len(losses) == 16
 
 
 @pytest.mark.parametrize(

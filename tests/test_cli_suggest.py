@@ -45,4 +45,4 @@ def test_nothing_close_lists_the_choices_instead():
 
 
 def test_unknown_loss_with_nothing_close_lists_the_losses(cli):
-    assert_error(cli("explain", "zzzz"), "unknown loss 'zzzz'; known losses: mse, mae")
+    assert_error(cli("explain", "zzzz"), "unknown loss 'zzzz'; known losses: mse, rmse, mae")

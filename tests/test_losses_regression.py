@@ -295,7 +295,7 @@ def test_undefined_reaches_json_as_null(tmp_path):
             [[1.0], [1.0]],
             "poisson expects predicted rates ≥ 0; predictions row 2 "
             "column 1 has -0.1 (if these are log-rates, as PyTorch's PoissonNLLLoss expects by default, "
-            "exponentiate them first)",
+            "pass --log-input)",
         ),
         ("poisson", [[0.5, 0.5]], [[1.0, -2.0]], "poisson expects labels that are counts ≥ 0; labels row 1 column 2"),
     ],

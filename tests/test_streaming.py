@@ -6,6 +6,8 @@ small so the seams are many. Inputs come from each loss's declared ``domain``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,9 +23,11 @@ from lossctl.losses import LOSSES, Chunk, Loss, Params
 N, K, CHUNK = 53, 4, 7  # 7 full chunks and a ragged last chunk of 4 rows
 
 
-def inputs(loss: Loss, rng: np.random.Generator, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def inputs(
+    loss: Loss, rng: np.random.Generator, shape: tuple[int, int], params: Params | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Valid ``(y_pred, y_true)`` for ``loss``, from its declared ``domain``."""
-    y_pred, y_true = loss.domain(rng, shape)
+    y_pred, y_true = loss.domain(rng, shape) if params is None else loss.domain(rng, shape, params)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     y_true = np.asarray(y_true).reshape(-1).astype(np.int64) if loss.labels == "indices" else np.asarray(y_true, float)
     return y_pred, y_true
@@ -31,8 +35,28 @@ def inputs(loss: Loss, rng: np.random.Generator, shape: tuple[int, int]) -> tupl
 
 def _params(loss: Loss) -> list[Params]:
     """The defaults, then each other example value of each declared option."""
-    others = [Params(**{o.name: v}) for o in loss.options for v in o.examples if v != o.default]
+    others = [_fit(o, v) for o in loss.options for v in o.examples if v != o.default]
+    if any(p.pos_weight for p in others):  # --pos-weight goes with --logits
+        others = [replace(p, logits=True) if p.pos_weight else p for p in others]
     return [Params(), *others]
+
+
+def _fit(option, value) -> Params:
+    """One option set; tuple values (class weights) cut to the K columns of the inputs."""
+    if isinstance(value, tuple) and len(value) > 1:
+        value = value[:K]
+    return Params(**{option.name: value})
+
+
+def _id(name: str, p: Params) -> str:
+    """``cce-probs-1`` as before, then each other option that is set: ``-label_smoothing=0.2``."""
+    default = Params()
+    extra = "".join(
+        f"-{key}={value}"
+        for key, value in vars(p).items()
+        if key not in ("logits", "delta") and value != getattr(default, key)
+    )
+    return f"{name}-{p.logits and 'logits' or 'probs'}-{p.delta:g}{extra}"
 
 
 def _chunks(y_pred, y_true, weights, rows: int) -> list[Chunk]:
@@ -65,13 +89,11 @@ CASES = [(name, p) for name, loss in LOSSES.items() for p in _params(loss)]
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-@pytest.mark.parametrize(
-    "name,params", CASES, ids=[f"{n}-{p.logits and 'logits' or 'probs'}-{p.delta:g}" for n, p in CASES]
-)
+@pytest.mark.parametrize("name,params", CASES, ids=[_id(n, p) for n, p in CASES])
 def test_streaming_equals_whole_array(name, params, weighted):
     loss = LOSSES[name]
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
-    y_pred, y_true = inputs(loss, rng, (N, K))
+    y_pred, y_true = inputs(loss, rng, (N, K), params)
     if params.logits:
         y_pred = rng.normal(scale=3.0, size=(N, K))
     w = rng.random(N) * 2 if weighted else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import sys
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 
 from ..errors import UsageError
+from ..params import ALL_OPTIONS
 from . import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format
 
 CHECK_FORMATS = ("table", "json", "jsonl", "csv", "tsv")
@@ -59,9 +61,16 @@ def _budget(timeout: float, max_memory: float | None) -> tuple[float | None, flo
 
 
 def _plan(
-    args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None, exclude: list[str]
+    args: list[str],
+    labels: str | None,
+    convention: str | None,
+    bounds,
+    manifest: str | None,
+    exclude: list[str],
+    weights: str | None = None,
+    options: tuple[tuple[str, str], ...] = (),
 ) -> list:
-    checks = _planned(args, labels, convention, bounds, manifest)
+    checks = _planned(args, labels, convention, bounds, manifest, weights, options)
     return [c for c in checks if not _excluded(c.predictions, exclude)] if exclude else checks
 
 
@@ -89,8 +98,16 @@ def _skipped(args: list[str], labels: str | None, exclude: list[str]) -> str | N
     return f"skipped {count} in the directories: {names} (name a file to read it anyway)"
 
 
-def _planned(args: list[str], labels: str | None, convention: str | None, bounds, manifest: str | None) -> list:
-    from ..check import plan, read_manifest
+def _planned(
+    args: list[str],
+    labels: str | None,
+    convention: str | None,
+    bounds,
+    manifest: str | None,
+    weights: str | None = None,
+    options: tuple[tuple[str, str], ...] = (),
+) -> list:
+    from ..check import params_for, plan, read_manifest
     from ..gate import scalar_convention
     from ..losses import get_loss
 
@@ -116,8 +133,11 @@ def _planned(args: list[str], labels: str | None, convention: str | None, bounds
         )
     if not labels:
         raise UsageError("check needs --labels LABELS (the labels file every prediction file is compared with)")
-    loss = get_loss(args[0]).name
-    return plan(loss, args[1:], labels, scalar_convention(convention) if convention else None, bounds)
+    spec = get_loss(args[0])
+    params_for(spec, options)  # an option the loss lacks, or a bad value, fails once before the batch
+    return plan(
+        spec.name, args[1:], labels, scalar_convention(convention) if convention else None, bounds, weights, options
+    )
 
 
 class _Diagnostics:
@@ -162,7 +182,6 @@ def _progress(total: int, fmt: str):
     )
 
 
-@app.command("check")
 def check(
     args: Annotated[
         list[str] | None,
@@ -266,7 +285,8 @@ def check(
             "--manifest",
             "-m",
             metavar="FILE",
-            help="A CSV with columns predictions, labels, loss[, convention, max, min]; paths relative to it.",
+            help="A CSV with columns predictions, labels, loss[, convention, max, min, weights, and option "
+            "columns named like the options: logits, delta, label_smoothing...]; paths relative to it.",
             show_default=False,
         ),
     ] = None,
@@ -280,6 +300,7 @@ def check(
             show_default=False,
         ),
     ] = None,
+    **options,
 ) -> int:
     """Check many saved model outputs at once: one result per prediction file, pass / fail / error.
 
@@ -302,6 +323,12 @@ def check(
         from ..distributed import require
 
         require(scheduler)  # a bad --scheduler or the missing extra: one error line, before any output
+    weights = options.pop("weights", None)
+    given = _given_options(options)
+    if manifest and (weights or given):
+        flag = "--weights" if weights else next(o.flag for o in ALL_OPTIONS if o.name == given[0][0])
+        raise UsageError(f"--manifest takes the weights and options from its columns; drop {flag}")
+    checks = _plan(list(args or []), labels, convention, bounds, manifest, list(exclude or []), weights, given)
     diagnostics = _Diagnostics()
     skipped = None if manifest else _skipped(list(args or []), labels, list(exclude or []))
     if skipped:
@@ -350,3 +377,47 @@ def check(
     if counts["failed"]:
         return EXIT_THRESHOLD
     return EXIT_OK
+
+
+def _given_options(values: dict) -> tuple[tuple[str, str], ...]:
+    """The option flags given on the command line, as text by option name (switches as ``yes``)."""
+    given = []
+    for option in ALL_OPTIONS:
+        value = values.get(option.name)
+        if value is True:
+            given.append((option.name, "yes"))
+        elif value not in (None, False):
+            given.append((option.name, str(value)))
+    return tuple(given)
+
+
+def _option_parameters() -> list[inspect.Parameter]:
+    """--weights and one flag per option of any loss, as text (parsed per loss when a file is checked)."""
+
+    def keyword(name: str, kind, info, default) -> inspect.Parameter:
+        return inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[kind, info]
+        )
+
+    weights = typer.Option(
+        "--weights",
+        "-w",
+        metavar="FILE",
+        help="A file of N per-sample weights, shared by every check.",
+        show_default=False,
+    )
+    parameters = [keyword("weights", str | None, weights, None)]
+    for option in ALL_OPTIONS:
+        if isinstance(option.default, bool):
+            parameters.append(keyword(option.name, bool, typer.Option(option.flag, help=option.help), False))
+        else:
+            flag = typer.Option(option.flag, metavar=option.metavar, help=option.help, show_default=False)
+            parameters.append(keyword(option.name, str | None, flag, None))
+    return parameters
+
+
+_signature = inspect.signature(check, eval_str=True)  # the Annotated typer infos, not strings
+check.__signature__ = _signature.replace(  # type: ignore[attr-defined]
+    parameters=[p for p in _signature.parameters.values() if p.kind != p.VAR_KEYWORD] + _option_parameters()
+)
+app.command("check")(check)

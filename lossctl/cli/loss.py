@@ -369,19 +369,17 @@ def scheduler_option(what: str = "Run on") -> typer.models.OptionInfo:
 
 def _params(loss: Loss, kw: dict) -> Params:
     """The :class:`Params` of the loss's declared options, taken out of the command's keyword arguments."""
-    values = {option.name: kw.pop(option.name) for option in loss.options}
-    for option in loss.options:
-        if option.positive and not 0 < values[option.name] < float("inf"):  # also refuses nan
-            raise UsageError(f"{option.flag} must be a finite number > 0, not {values[option.name]:g}")
-    return Params(**values)
+    return Params(**{option.name: option.parse(kw.pop(option.name)) for option in loss.options})
 
 
 def _option_parameter(option: Option) -> inspect.Parameter:
     """The typer parameter of one declared option (``--delta``, ``--logits``)."""
     if isinstance(option.default, bool):
-        flag = typer.Option(option.flag, help=option.help)
-    else:
-        flag = typer.Option(option.flag, metavar=option.metavar, help=option.help)
+        return _keyword(option.name, bool, typer.Option(option.flag, help=option.help), option.default)
+    if option.default is None:  # text parsed by Option.parse: an integer, a list of numbers or a FILE
+        flag = typer.Option(option.flag, metavar=option.metavar, help=option.help, show_default=False)
+        return _keyword(option.name, str | None, flag, None)
+    flag = typer.Option(option.flag, metavar=option.metavar, help=option.help)
     return _keyword(option.name, type(option.default), flag, option.default)
 
 

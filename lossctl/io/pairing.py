@@ -128,6 +128,7 @@ class ChunkReader:
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         nan: str = "error",
         first_row: int = 0,
+        ignore_index: int | None = None,
     ) -> None:
         if nan not in ("error", "omit"):
             raise InputError(f"--nan must be 'error' or 'omit', not {nan!r}")
@@ -135,6 +136,7 @@ class ChunkReader:
         widest = max(s.width or 1 for s in (predictions, labels, weights) if s is not None)
         # wide rows make chunks of fewer rows, so a chunk's memory stays bounded (CHUNK_BYTES)
         self.indices, self.chunk_rows, self.nan = indices, rows_per_chunk(chunk_rows, widest), nan
+        self.ignore_index = ignore_index  # the one label allowed outside [0, K) (--ignore-index)
         self.dropped = 0
         self.first_row = first_row  # the global row of the first row read (a worker's row range)
 
@@ -262,11 +264,18 @@ class ChunkReader:
                 )
         # compared in the file's own dtype, before any cast: a uint64 or a float beyond int64 never wraps
         bad = (col < 0) | (col >= k) if col.dtype.kind != "b" else np.zeros(len(col), dtype=bool)
+        if self.ignore_index is not None:
+            bad &= col != self.ignore_index
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
                 f"{name} row {start + row + 1} has class index {_shown_integer(col[row])} but the predictions "
                 f"have {k} columns; class indices must be in [0, {k})"
+                + (
+                    ""
+                    if self.ignore_index is not None
+                    else f" (or pass --ignore-index {_shown_integer(col[row])} to skip such rows)"
+                )
             )
         return col.astype(np.int64)
 

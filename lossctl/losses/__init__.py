@@ -13,7 +13,7 @@ from ._registry import LOSSES, DomainError, Loss, check_domain, get_loss, regist
 
 #: the order ``lossctl list`` and ``lossctl --help`` show; a loss not named here follows, in registration order
 LISTED = (
-    "mse", "mae", "mape", "msle", "huber", "logcosh", "poisson", "cosine",
+    "mse", "rmse", "mae", "mape", "msle", "huber", "logcosh", "poisson", "cosine",
     "cce", "sparse-cce", "bce", "kld", "hinge", "squared-hinge", "categorical-hinge",
 )  # fmt: skip
 for _name in sorted(LOSSES, key=lambda n: LISTED.index(n) if n in LISTED else len(LISTED)):

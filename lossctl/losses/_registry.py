@@ -59,6 +59,13 @@ class Loss:
     domain: Callable[..., tuple[np.ndarray, np.ndarray]] | None = field(default=None, repr=False)
     #: the fewest outputs (columns) the loss accepts
     min_outputs: int = 1
+    #: applied to every convention value and framework value (element-wise to vectors): ``np.sqrt`` for
+    #: rmse, whose terms are the squared errors and whose every convention is a root of theirs
+    finish: Callable | None = None
+    #: per option name, what it changes in this loss's terms and divisor, framework by framework (explain)
+    option_docs: tuple[tuple[str, str], ...] = ()
+    #: with --class-weights, the class_weighted_mean convention (÷ Σ w[y]) applies (cce, sparse-cce)
+    class_weighted: bool = False
 
     @property
     def summary(self) -> str:

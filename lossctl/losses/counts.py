@@ -10,7 +10,7 @@ from ..frameworks import (
     Framework,
     torch_array,
 )
-from ..params import Params
+from ..params import FULL, LOG_INPUT, Params
 from ._numerics import (
     DEFAULT,
     xlogy,
@@ -21,8 +21,18 @@ from ._registry import check_domain, register
 TORCH_POISSON_EPS = 1e-8
 
 
+def _stirling(y: np.ndarray, p: Params) -> np.ndarray | float:
+    """--full: PyTorch's Stirling term y·log y − y + ½·log(2πy), only where y > 1 (0 elsewhere)."""
+    if not p.full:
+        return 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y > 1, xlogy(y, y) - y + 0.5 * np.log(2 * np.pi * y), 0.0)
+
+
 def _poisson(b: Chunk, p: Params) -> np.ndarray:
-    return b.y_pred - xlogy(b.y_true, b.y_pred)
+    if p.log_input:
+        return np.exp(b.y_pred) - b.y_true * b.y_pred + _stirling(b.y_true, p)
+    return b.y_pred - xlogy(b.y_true, b.y_pred) + _stirling(b.y_true, p)
 
 
 def _keras_poisson(b: Chunk, p: Params) -> np.ndarray:
@@ -30,11 +40,11 @@ def _keras_poisson(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _torch_poisson_rates(b: Chunk, p: Params) -> np.ndarray:
-    return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + TORCH_POISSON_EPS), axis=1)
+    return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + TORCH_POISSON_EPS) + _stirling(b.y_true, p), axis=1)
 
 
 def _torch_poisson_log_rates(b: Chunk, p: Params) -> np.ndarray:
-    return np.mean(np.exp(b.y_pred) - b.y_true * b.y_pred, axis=1)
+    return np.mean(np.exp(b.y_pred) - b.y_true * b.y_pred + _stirling(b.y_true, p), axis=1)
 
 
 def _sklearn_poisson_deviance(b: Chunk, p: Params) -> np.ndarray:
@@ -45,12 +55,15 @@ def _sklearn_poisson_deviance(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _rates_and_counts(b: Chunk, p: Params) -> None:
+    if p.log_input:  # log-rates are any real number
+        check_domain(b, "labels", b.y_true < 0, "poisson expects labels that are counts ≥ 0")
+        return
     check_domain(
         b,
         "predictions",
         b.y_pred < 0,
         "poisson expects predicted rates ≥ 0",
-        "if these are log-rates, as PyTorch's PoissonNLLLoss expects by default, exponentiate them first",
+        "if these are log-rates, as PyTorch's PoissonNLLLoss expects by default, pass --log-input",
     )
     check_domain(b, "labels", b.y_true < 0, "poisson expects labels that are counts ≥ 0")
 
@@ -59,16 +72,32 @@ def _positive_rates(
     rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
 ) -> tuple[np.ndarray, np.ndarray]:
     # rates below 1 keep every term ŷ − y·log ŷ positive, so sums never cancel toward 0
-    rates = rng.uniform(0.1, 0.95, size=shape)
-    return rates, rng.poisson(rates * rng.uniform(0.7, 1.4, size=shape)).astype(np.float64)
+    rates = rng.uniform(0.1, 0.95, size=shape) if not p.full else rng.uniform(0.5, 4.0, size=shape)
+    counts = rng.poisson(rates * rng.uniform(0.7, 1.4, size=shape)).astype(np.float64)
+    return (np.log(rates) if p.log_input else rates), counts
 
 
 @register(
     "poisson",
     kind="element",
     inner="mean",
+    options=(LOG_INPUT, FULL),
+    option_docs=(
+        (
+            "log_input",
+            "Predictions are log-rates: e = exp(ŷ) − y·ŷ (no epsilon), any real ŷ; divisors unchanged. "
+            "PyTorch PoissonNLLLoss() (log_input=True, its default) equals mean exactly; Keras and scikit-learn "
+            "take rates, so they are not shown.",
+        ),
+        (
+            "full",
+            "Adds PyTorch's Stirling term y·log y − y + ½·log(2πy) to each term where y > 1 (0 where y ≤ 1), "
+            "which approximates log(y!); divisors unchanged. PyTorch full=True; Keras has no such option (no row); "
+            "scikit-learn's deviance does not change (its row stays).",
+        ),
+    ),
     validate=_rates_and_counts,
-    expects="predicted rates ≥ 0 (not log-rates) and labels that are counts ≥ 0, of the same shape (N, K)",
+    expects="predicted rates ≥ 0 (log-rates with --log-input) and labels that are counts ≥ 0, of the same shape (N, K)",
     undefined="log 0: a predicted rate of 0 where the label is positive",
     zero_at_perfect=False,
     domain=_positive_rates,
@@ -85,18 +114,29 @@ def _positive_rates(
         Framework(
             "pytorch",
             "torch.nn.PoissonNLLLoss(log_input=False)",
-            f"torch.nn.functional.poisson_nll_loss({torch_array('y_pred')}, {torch_array('y_true')}, log_input=False)",
+            f"torch.nn.functional.poisson_nll_loss({torch_array('y_pred')}, {torch_array('y_true')}, log_input=False"
+            "{torch_full})",
             _torch_poisson_rates,
             "mean",
             note="adds eps=1e-8 inside the log: ŷ − y·log(ŷ + 1e-8)",
+            when=lambda p, k: not p.log_input,
         ),
         Framework(
             "pytorch",
             "torch.nn.PoissonNLLLoss()",
-            f"torch.nn.functional.poisson_nll_loss({torch_array('y_pred')}, {torch_array('y_true')})",
+            f"torch.nn.functional.poisson_nll_loss({torch_array('y_pred')}, {torch_array('y_true')}{{torch_full}})",
             _torch_poisson_log_rates,
             None,
             note="the default log_input=True reads predictions as log-rates: exp(ŷ) − y·ŷ",
+            when=lambda p, k: not p.log_input,
+        ),
+        Framework(
+            "pytorch",
+            "torch.nn.PoissonNLLLoss()  (log_input=True)",
+            f"torch.nn.functional.poisson_nll_loss({torch_array('y_pred')}, {torch_array('y_true')}{{torch_full}})",
+            _torch_poisson_log_rates,
+            "mean",
+            when=lambda p, k: p.log_input,
         ),
         Framework(
             "keras",
@@ -107,6 +147,7 @@ def _positive_rates(
             note="adds 1e-7 inside the log: ŷ − y·log(ŷ + 1e-7)",
             float32=True,
             weighted_call="keras.losses.Poisson()(y_true, y_pred, sample_weight=sample_weight)",
+            when=lambda p, k: not p.log_input and not p.full,  # Keras takes rates and has no Stirling term
         ),
         Framework(
             "sklearn",
@@ -118,7 +159,7 @@ def _positive_rates(
             "raises for a prediction ≤ 0",
             weighted_call="sklearn.metrics.mean_poisson_deviance(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
-            when=lambda p, k: k == 1,
+            when=lambda p, k: k == 1 and not p.log_input,
         ),
     ),
 )
@@ -126,6 +167,7 @@ def poisson(b: Chunk, p: Params) -> np.ndarray:
     """Poisson loss: the negative log-likelihood of counts y under predicted rates ŷ, without log(y!).
 
     e[i,k] = ŷ[i,k] − y[i,k]·log ŷ[i,k]   (y·log ŷ is 0 where y = 0; undefined where ŷ = 0 < y)
+    with --log-input (ŷ a log-rate): e = exp(ŷ) − y·ŷ; --full adds y·log y − y + ½·log(2πy) where y > 1.
 
     >>> b = Chunk(np.array([[0.5, 1.5, 2.0]]), np.array([[0.0, 1.0, 3.0]]))
     >>> round(float(poisson(b, Params()).mean()), 5)  # hand: (0.5 + (1.5 − log 1.5) + (2 − 3·log 2)) / 3

@@ -18,7 +18,19 @@ from ..frameworks import (
     SKLEARN_EPS,
     Framework,
 )
-from ..params import LOGITS, Params
+from ..params import CLASS_WEIGHTS, IGNORE_INDEX, LABEL_SMOOTHING, LOGITS, POS_WEIGHT, Params
+from ._ce_options import (
+    BCE_DOCS,
+    CCE_DOCS,
+    SPARSE_DOCS,
+    check_options,
+    class_w,
+    keras_sparse,
+    plain,
+    smooth,
+    targets,
+    weighted_ce,
+)
 from ._numerics import (
     DEFAULT,
     hard_rows,
@@ -38,10 +50,14 @@ def _log_probs(b: Chunk, p: Params) -> np.ndarray:
     return log_softmax(b.y_pred) if p.logits else safe_log(b.y_pred)
 
 
-def _bce_terms(y: np.ndarray, pred: np.ndarray, logits: bool) -> np.ndarray:
+def _bce_terms(y: np.ndarray, pred: np.ndarray, logits: bool, p: Params | None = None) -> np.ndarray:
+    pos = 1.0 if p is None or p.pos_weight is None else np.asarray(p.pos_weight, dtype=np.float64)
+    cw = 1.0 if p is None else class_w(p, pred.shape[1])
+    if p is not None:
+        y = smooth(y, p, 2)
     if logits:
-        return xlog(y, log_sigmoid(pred)) + xlog(1 - y, log_sigmoid(-pred))
-    return xlog(y, safe_log(pred)) + xlog(1 - y, log1m(pred))
+        return cw * (pos * xlog(y, log_sigmoid(pred)) + xlog(1 - y, log_sigmoid(-pred)))
+    return cw * (pos * xlog(y, safe_log(pred)) + xlog(1 - y, log1m(pred)))
 
 
 def _check_probabilities(b: Chunk, p: Params, loss: str) -> None:
@@ -101,14 +117,13 @@ def _keras_cce(b: Chunk, p: Params) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             q = b.y_pred / np.sum(b.y_pred, axis=1, keepdims=True)
         log_q = np.log(np.clip(q, KERAS_EPS, KERAS_ONE_MINUS_EPS))
-    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
-    return -np.sum(y * log_q, axis=1)
+    return -np.sum(targets(b, p) * log_q, axis=1)
 
 
 def _torch_ce(b: Chunk, p: Params) -> np.ndarray:
-    """cross_entropy on logits, nll_loss(torch.log(p)) on probabilities: −Σ y·log q, no clipping."""
-    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
-    return np.sum(xlog(y, _log_probs(b, p)), axis=1)
+    """cross_entropy on logits, nll_loss(torch.log(p)) on probabilities: −Σ cw·ỹ·log q, no clipping
+    (ỹ the smoothed targets; the divisor, N or Σ w[y], is the entry's)."""
+    return np.sum(weighted_ce(b, p, _log_probs(b, p)), axis=1)
 
 
 def _sklearn_log_loss(b: Chunk, p: Params) -> np.ndarray:
@@ -119,6 +134,7 @@ def _sklearn_log_loss(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _validate_cce(b: Chunk, p: Params) -> None:
+    check_options(b, p, "cce")
     _check_probabilities(b, p, "cce")
     _check_label_probabilities(b, "cce", "labels (one-hot or probabilities)")
 
@@ -149,8 +165,10 @@ def _onehot_domain(
     aliases=("categorical_crossentropy",),
     kind="element",
     inner="sum",
-    options=(LOGITS,),
+    options=(LOGITS, LABEL_SMOOTHING, CLASS_WEIGHTS),
+    option_docs=CCE_DOCS,
     index_labels="sparse-cce",
+    class_weighted=True,
     validate=_validate_cce,
     warnings=_warn_cce,
     expects="probabilities (or scores with --logits), shape (N, K); one-hot or probability labels, shape (N, K)",
@@ -168,32 +186,33 @@ def _onehot_domain(
         Framework(
             "pytorch",
             "torch.nn.CrossEntropyLoss()",
-            "torch.nn.functional.cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            "torch.nn.functional.cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true){torch_ce})",
             _torch_ce,
             "batch_mean",
-            note="logits only; probability targets, 'mean' divides by N",
+            note="logits only; probability targets, 'mean' divides by N (even with weight=)",
             when=_logits,
         ),
         Framework(
             "keras",
             "keras.losses.CategoricalCrossentropy()",
-            "keras.losses.CategoricalCrossentropy()(y_true, y_pred)",
+            "keras.losses.CategoricalCrossentropy({keras_ls_only})(y_true, y_pred)",
             _keras_cce,
             "batch_mean",
             note="renormalizes rows, clips to [1e-7, 1-1e-7]",
             float32=True,
-            weighted_call="keras.losses.CategoricalCrossentropy()(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
-            when=_probs,
+            weighted_call="keras.losses.CategoricalCrossentropy({keras_ls_only})(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
+            when=lambda p, k: _probs(p, k) and p.class_weights is None,
         ),
         Framework(
             "keras",
             "keras.losses.CategoricalCrossentropy(from_logits=True)",
-            "keras.losses.CategoricalCrossentropy(from_logits=True)(y_true, y_pred)",
+            "keras.losses.CategoricalCrossentropy(from_logits=True{keras_ls})(y_true, y_pred)",
             _keras_cce,
             "batch_mean",
             float32=True,
-            weighted_call="keras.losses.CategoricalCrossentropy(from_logits=True)(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
-            when=_logits,
+            weighted_call="keras.losses.CategoricalCrossentropy(from_logits=True{keras_ls})(y_true, y_pred"
+            + KERAS_SAMPLE_WEIGHT,
+            when=lambda p, k: _logits(p, k) and p.class_weights is None,
         ),
         Framework(
             "sklearn",
@@ -204,7 +223,7 @@ def _onehot_domain(
             note="clips to [2.2e-16, 1-2.2e-16], no renormalization; hard labels only",
             weighted_call="sklearn.metrics.log_loss(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
-            when=_probs,
+            when=lambda p, k: _probs(p, k) and plain(p),
         ),
     ),
 )
@@ -218,10 +237,11 @@ def cce(b: Chunk, p: Params) -> np.ndarray:
     >>> float(np.round(cce(b, Params()).sum(), 6))  # hand: −log 0.7
     0.356675
     """
-    return xlog(b.y_true, _log_probs(b, p))
+    return weighted_ce(b, p, _log_probs(b, p))
 
 
 def _validate_sparse(b: Chunk, p: Params) -> None:
+    check_options(b, p, "sparse-cce")
     _check_probabilities(b, p, "sparse-cce")
 
 
@@ -238,7 +258,11 @@ def _index_domain(
     rng: np.random.Generator, shape: tuple[int, int], p: Params = DEFAULT
 ) -> tuple[np.ndarray, np.ndarray]:
     n, k = shape
-    return _class_scores(rng, shape, p), rng.integers(0, k, size=n).astype(np.int64)
+    labels = rng.integers(0, k, size=n).astype(np.int64)
+    if p.ignore_index is not None:  # about a quarter of the rows carry the ignored label, never all
+        labels[rng.uniform(size=n) < 0.25] = p.ignore_index
+        labels[0] = next(c for c in range(k) if c != p.ignore_index)
+    return _class_scores(rng, shape, p), labels
 
 
 @register(
@@ -248,7 +272,9 @@ def _index_domain(
     kind="element",
     inner="sum",
     labels="indices",
-    options=(LOGITS,),
+    class_weighted=True,
+    options=(LOGITS, LABEL_SMOOTHING, IGNORE_INDEX, CLASS_WEIGHTS),
+    option_docs=SPARSE_DOCS,
     validate=_validate_sparse,
     warnings=_warn_sparse,
     expects="probabilities (or scores with --logits), shape (N, K); class indices in [0, K), shape (N,) or (N, 1)",
@@ -267,40 +293,43 @@ def _index_domain(
         Framework(
             "pytorch",
             "torch.nn.CrossEntropyLoss()",
-            "torch.nn.functional.cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            "torch.nn.functional.cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true){torch_ce})",
             _torch_ce,
             "batch_mean",
+            class_divisor=True,
             when=_logits,
         ),
         Framework(
             "pytorch",
             "torch.nn.NLLLoss() on torch.log(p)",
-            "torch.nn.functional.nll_loss(torch.log(torch.from_numpy(y_pred)), torch.from_numpy(y_true))",
+            "torch.nn.functional.nll_loss(torch.log(torch.from_numpy(y_pred)), torch.from_numpy(y_true){torch_ce})",
             _torch_ce,
             "batch_mean",
-            when=_probs,
+            class_divisor=True,
+            when=lambda p, k: _probs(p, k) and not p.label_smoothing,
         ),
         Framework(
             "keras",
             "keras.losses.SparseCategoricalCrossentropy()",
-            "keras.losses.SparseCategoricalCrossentropy()(y_true, y_pred)",
+            "keras.losses.SparseCategoricalCrossentropy({keras_ignore_only})(y_true, y_pred)",
             _keras_cce,
             "batch_mean",
             note="renormalizes rows, clips to [1e-7, 1-1e-7]",
             float32=True,
-            weighted_call="keras.losses.SparseCategoricalCrossentropy()(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
-            when=_probs,
+            weighted_call="keras.losses.SparseCategoricalCrossentropy({keras_ignore_only})(y_true, y_pred"
+            + KERAS_SAMPLE_WEIGHT,
+            when=lambda p, k: _probs(p, k) and keras_sparse(p),
         ),
         Framework(
             "keras",
             "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
-            "keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y_true, y_pred)",
+            "keras.losses.SparseCategoricalCrossentropy(from_logits=True{keras_ignore})(y_true, y_pred)",
             _keras_cce,
             "batch_mean",
             float32=True,
-            weighted_call="keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y_true, y_pred"
+            weighted_call="keras.losses.SparseCategoricalCrossentropy(from_logits=True{keras_ignore})(y_true, y_pred"
             + KERAS_SAMPLE_WEIGHT,
-            when=_logits,
+            when=lambda p, k: _logits(p, k) and keras_sparse(p),
         ),
         Framework(
             "sklearn",
@@ -312,7 +341,7 @@ def _index_domain(
             weighted_call="sklearn.metrics.log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1]), "
             "sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
-            when=_probs,
+            when=lambda p, k: _probs(p, k) and plain(p),
         ),
     ),
 )
@@ -326,23 +355,26 @@ def sparse_cce(b: Chunk, p: Params) -> np.ndarray:
     >>> float(np.round(sparse_cce(b, Params()).sum(), 6))  # hand: −log 0.2
     1.609438
     """
-    return xlog(onehot(b.y_true, b.y_pred.shape[1]), _log_probs(b, p))
+    return weighted_ce(b, p, _log_probs(b, p))
 
 
 def _keras_bce(b: Chunk, p: Params) -> np.ndarray:
+    """Keras: targets smoothed toward ½, probabilities clipped to [1e-7, 1 − 1e-7]; no class or pos weights."""
+    y = smooth(b.y_true, p, 2)
     if p.logits:
-        return np.mean(_bce_terms(b.y_true, b.y_pred, True), axis=1)
+        return np.mean(_bce_terms(y, b.y_pred, True), axis=1)
     q = np.clip(b.y_pred, KERAS_EPS, KERAS_ONE_MINUS_EPS)
-    return np.mean(-(b.y_true * np.log(q) + (1 - b.y_true) * np.log1p(-q)), axis=1)
+    return np.mean(-(y * np.log(q) + (1 - y) * np.log1p(-q)), axis=1)
 
 
 def _torch_bce(b: Chunk, p: Params) -> np.ndarray:
+    """PyTorch: weight= per output column, pos_weight= (logits); no smoothing (the entry needs ε = 0)."""
     if p.logits:
-        return np.mean(_bce_terms(b.y_true, b.y_pred, True), axis=1)
+        return np.mean(_bce_terms(b.y_true, b.y_pred, True, p), axis=1)
     # BCELoss clamps each log at -100, so one term is at most 100
     log_p = np.maximum(safe_log(b.y_pred), -100.0)
     log_1mp = np.maximum(log1m(b.y_pred), -100.0)
-    return np.mean(-(b.y_true * log_p + (1 - b.y_true) * log_1mp), axis=1)
+    return np.mean(-class_w(p, b.y_pred.shape[1]) * (b.y_true * log_p + (1 - b.y_true) * log_1mp), axis=1)
 
 
 def _sklearn_bce(b: Chunk, p: Params) -> np.ndarray:
@@ -354,6 +386,7 @@ def _sklearn_bce(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _validate_bce(b: Chunk, p: Params) -> None:
+    check_options(b, p, "bce")
     _check_probabilities(b, p, "bce")
     _check_label_probabilities(b, "bce", "labels (0/1 or soft targets)")
 
@@ -378,7 +411,8 @@ def _binary_domain(
     aliases=("binary_crossentropy",),
     kind="element",
     inner="mean",
-    options=(LOGITS,),
+    options=(LOGITS, LABEL_SMOOTHING, CLASS_WEIGHTS, POS_WEIGHT),
+    option_docs=BCE_DOCS,
     validate=_validate_bce,
     warnings=_warn_bce,
     expects="probabilities of the positive class (or scores with --logits), shape (N, K); "
@@ -397,44 +431,48 @@ def _binary_domain(
         Framework(
             "pytorch",
             "torch.nn.BCELoss()",
-            "torch.nn.functional.binary_cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            "torch.nn.functional.binary_cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true){torch_weight})",
             _torch_bce,
             "mean",
             note="clamps each log at -100",
             weighted_call="torch.nn.functional.binary_cross_entropy(torch.from_numpy(y_pred), "
-            "torch.from_numpy(y_true), weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape))",
-            when=lambda p, k: not p.logits,
+            "torch.from_numpy(y_true), weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape)"
+            "{torch_cw_mul})",
+            when=lambda p, k: not p.logits and not p.label_smoothing,
         ),
         Framework(
             "pytorch",
             "torch.nn.BCEWithLogitsLoss()",
-            "torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            "torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(y_pred), torch.from_numpy(y_true)"
+            "{torch_weight}{torch_pos_weight})",
             _torch_bce,
             "mean",
             weighted_call="torch.nn.functional.binary_cross_entropy_with_logits(torch.from_numpy(y_pred), "
-            "torch.from_numpy(y_true), weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape))",
-            when=lambda p, k: p.logits,
+            "torch.from_numpy(y_true), weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape)"
+            "{torch_cw_mul}{torch_pos_weight})",
+            when=lambda p, k: p.logits and not p.label_smoothing,
         ),
         Framework(
             "keras",
             "keras.losses.BinaryCrossentropy()",
-            "keras.losses.BinaryCrossentropy()(y_true, y_pred)",
+            "keras.losses.BinaryCrossentropy({keras_ls_only})(y_true, y_pred)",
             _keras_bce,
             "mean",
             note="clips to [1e-7, 1-1e-7]",
             float32=True,
-            weighted_call="keras.losses.BinaryCrossentropy()(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
-            when=lambda p, k: not p.logits,
+            weighted_call="keras.losses.BinaryCrossentropy({keras_ls_only})(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
+            when=lambda p, k: not p.logits and p.class_weights is None,
         ),
         Framework(
             "keras",
             "keras.losses.BinaryCrossentropy(from_logits=True)",
-            "keras.losses.BinaryCrossentropy(from_logits=True)(y_true, y_pred)",
+            "keras.losses.BinaryCrossentropy(from_logits=True{keras_ls})(y_true, y_pred)",
             _keras_bce,
             "mean",
             float32=True,
-            weighted_call="keras.losses.BinaryCrossentropy(from_logits=True)(y_true, y_pred" + KERAS_SAMPLE_WEIGHT,
-            when=lambda p, k: p.logits,
+            weighted_call="keras.losses.BinaryCrossentropy(from_logits=True{keras_ls})(y_true, y_pred"
+            + KERAS_SAMPLE_WEIGHT,
+            when=lambda p, k: p.logits and p.class_weights is None and p.pos_weight is None,
         ),
         Framework(
             "sklearn",
@@ -446,7 +484,7 @@ def _binary_domain(
             weighted_call="sklearn.metrics.log_loss(y_true[:, 0], y_pred[:, 0], labels=[0, 1], "
             "sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
-            when=lambda p, k: not p.logits and k == 1,
+            when=lambda p, k: not p.logits and k == 1 and plain(p),
         ),
     ),
 )
@@ -460,4 +498,4 @@ def bce(b: Chunk, p: Params) -> np.ndarray:
     >>> float(np.round(bce(b, Params()).mean(), 6))  # hand: (−log 0.8 − log 0.6) / 2
     0.366985
     """
-    return _bce_terms(b.y_true, b.y_pred, p.logits)
+    return _bce_terms(b.y_true, b.y_pred, p.logits, p)

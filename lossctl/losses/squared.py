@@ -165,3 +165,85 @@ def msle(b: Chunk, p: Params) -> np.ndarray:
     [[1.0, 4.0]]
     """
     return _squared_log_error(b, p)
+
+
+def _sklearn_rmse(t) -> float:
+    """scikit-learn's root_mean_squared_error: each output's root of its (weighted) mean, then the mean of
+    those roots."""
+    if t.sum_w is not None:
+        return float(np.mean(np.sqrt(t.weighted_per_output / t.sum_w)))
+    return float(np.mean(np.sqrt(t.per_output / t.n_samples)))
+
+
+@register(
+    "rmse",
+    domain=normal_pairs,
+    aliases=("root_mean_squared_error",),
+    kind="element",
+    inner="mean",
+    finish=np.sqrt,
+    pitfalls=(
+        "The root of the mean is not the mean of roots: scikit-learn's root_mean_squared_error takes each "
+        "output's RMSE and averages those (multioutput='uniform_average'), which is smaller than "
+        "√mean whenever the outputs' errors differ.",
+        "Averaging per-batch RMSEs is not the RMSE of the data: the mean of roots is at most the root of the mean.",
+        "Each convention here is the square root of the same convention of mse: √(Σ e / N·K), √(Σ e / N)…; "
+        "per_sample is each row's root of its mean square, per_output each column's (scikit-learn's raw_values).",
+        "PyTorch has no RMSE loss: torch.sqrt(mse_loss(...)), whose gradient is infinite at a perfect fit.",
+    ),
+    frameworks=(
+        Framework(
+            "pytorch",
+            "torch.sqrt(torch.nn.MSELoss())",
+            "torch.sqrt(torch.nn.functional.mse_loss(torch.from_numpy(y_pred), torch.from_numpy(y_true)))",
+            OWN,
+            "mean",
+            weighted_call="torch.sqrt(torch.nn.functional.mse_loss(torch.from_numpy(y_pred), torch.from_numpy(y_true), "
+            "weight=torch.from_numpy(sample_weight)[:, None].expand(y_pred.shape)))",
+            weighted_divisor="sum(w)",
+        ),
+        Framework(
+            "keras",
+            "keras.metrics.RootMeanSquaredError()",
+            "keras.metrics.RootMeanSquaredError()(y_true, y_pred)",
+            OWN,
+            "mean",
+            note="a metric (Keras 3 has no RMSE loss)",
+            float32=True,
+            weighted_call="keras.metrics.RootMeanSquaredError()(y_true, y_pred, sample_weight=sample_weight)",
+            weighted_divisor="sum(w)",
+        ),
+        Framework(
+            "sklearn",
+            "sklearn.metrics.root_mean_squared_error",
+            "sklearn.metrics.root_mean_squared_error(y_true, y_pred)",
+            OWN,
+            None,
+            note="the mean over outputs of each output's RMSE (multioutput='uniform_average'): "
+            "equals mean only for one output",
+            weighted_call="sklearn.metrics.root_mean_squared_error(y_true, y_pred, sample_weight=sample_weight)",
+            weighted_divisor="sum(w)",
+            reduce=_sklearn_rmse,
+        ),
+        Framework(
+            "numpy",
+            "np.sqrt(np.mean((ŷ−y)**2))",
+            "np.sqrt(np.mean((y_pred - y_true) ** 2))",
+            OWN,
+            "mean",
+            weighted_call="np.sqrt(np.average(np.mean((y_pred - y_true) ** 2, axis=1), weights=sample_weight))",
+            weighted_divisor="sum(w)",
+        ),
+    ),
+)
+def rmse(b: Chunk, p: Params) -> np.ndarray:
+    """Root mean squared error: the square root of a mean of squared errors.
+
+    e[i,k] = (ŷ[i,k] − y[i,k])²; every convention is the square root of its mean of e: √(Σ e / N·K) for
+    mean, √(Σ e / N) for batch_mean, and per_sample is √(mean_k e[i,k]), each row's own RMSE.
+
+    >>> b = Chunk(np.array([[3.0, 0.0]]), np.array([[0.0, 4.0]]))
+    >>> float(np.sqrt(rmse(b, Params()).mean()))  # hand: √((9 + 16) / 2)
+    3.5355339059327378
+    """
+    return _squared_error(b, p)
