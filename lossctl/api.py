@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from .compute import Report, compute
+from .compute import PerSampleSink, Report, compute
 from .errors import UsageError
 from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_chunks
 from .io.columns import select, split
@@ -25,6 +25,8 @@ def evaluate(
     keep_per_sample: bool = True,
     pred_cols: str | None = None,
     label_cols: str | None = None,
+    per_sample_sink: PerSampleSink | None = None,
+    summarize: bool = False,
 ) -> Report:
     """Read ``predictions``, ``labels`` (and ``weights``) and compute ``loss`` under every convention.
 
@@ -36,7 +38,8 @@ def evaluate(
     ``Report.notes``. ``pred_cols``/``label_cols`` select columns (see
     :mod:`lossctl.io.columns`); with ``labels=None`` both come from the
     predictions file, the predictions being every column not in ``label_cols``
-    unless ``pred_cols`` says otherwise.
+    unless ``pred_cols`` says otherwise. ``per_sample_sink`` and ``summarize`` are
+    :func:`~lossctl.compute.compute`'s (stream per-sample values; summarize vectors).
 
     >>> r = evaluate("mse", "sample_data/preds.csv", "sample_data/labels.csv")
     >>> round(r.convention("mean").value, 12), round(r.convention("batch_mean").value, 12)
@@ -77,6 +80,8 @@ def evaluate(
         names=names,
         dtype=pred_src.dtype,
         notes=notes,
+        per_sample_sink=per_sample_sink,
+        summarize=summarize,
     )
     files = tuple(s.files for s in (pred_src, label_src, weight_src) if s is not None)
     notes_out = report.notes

@@ -30,9 +30,12 @@ from .errors import InputError, UsageError
 from .frameworks import OWN, Framework, as_float32
 from .losses import DomainError, Loss
 from .params import Params
-from .report import ConventionResult, FrameworkResult, Report, Signature
+from .report import ConventionResult, FrameworkResult, Report, Signature, VectorSummary, median_of, summarize_vector
 
-__all__ = ["ConventionResult", "FrameworkResult", "Report", "Signature", "compute"]
+__all__ = ["ConventionResult", "FrameworkResult", "PerSampleSink", "Report", "Signature", "compute"]
+
+#: called with each chunk's first row (0-based) and its per-sample values, in row order, as they are computed
+PerSampleSink = Callable[[int, np.ndarray], None]
 
 
 class _Sum:
@@ -79,6 +82,34 @@ class _VectorSum:
             return None
         with np.errstate(all="ignore"):
             return np.where(np.isfinite(self.s), self.s + self.c, self.s)
+
+
+class _Extremes:
+    """Min, max (and the first row holding it) and the sum of the per-sample values, chunk by chunk.
+
+    NaN propagates as in numpy: once a NaN is seen, min and max are NaN and the max's row is the
+    first NaN's (``np.argmax`` ranks NaN highest, as ``--worst`` does).
+    """
+
+    def __init__(self) -> None:
+        self.min, self.max, self.argmax, self.sum = math.inf, -math.inf, None, _Sum()
+
+    def add(self, values: np.ndarray, start: int) -> None:
+        if not len(values):
+            return
+        i = int(np.argmax(values))
+        top, low = float(values[i]), float(np.min(values))
+        if self.argmax is None or (not math.isnan(self.max) and (math.isnan(top) or top > self.max)):
+            self.max, self.argmax = top, start + i
+        if not math.isnan(self.min) and (math.isnan(low) or low < self.min):
+            self.min = low
+        self.sum.add(np.sum(values))
+
+    def summary(self, values: np.ndarray, count: int, rows_match: bool, overwrite: bool) -> VectorSummary:
+        """The per-sample summary; ``values`` (all of them) only for the median; rows from 1."""
+        median = math.nan if math.isnan(self.max) else median_of(values, overwrite=overwrite)
+        argmax = self.argmax + 1 if rows_match and self.argmax is not None else None
+        return VectorSummary(count, self.min, median, self.sum.value / count, self.max, argmax, "argmax_row")
 
 
 def _per_sample(loss: Loss, chunk: Chunk, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
@@ -143,10 +174,23 @@ class _Pass:
     """Everything one pass over the chunks accumulates, in float64, for every convention and framework."""
 
     def __init__(
-        self, loss: Loss, params: Params, names: dict[str, str], *, need_vector: bool, need_columns: bool
+        self,
+        loss: Loss,
+        params: Params,
+        names: dict[str, str],
+        *,
+        need_vector: bool,
+        need_columns: bool,
+        sink: PerSampleSink | None = None,
+        summarize_rows: bool = False,
     ) -> None:
         self.loss, self.params, self.names = loss, params, names
         self.need_vector, self.need_columns = need_vector, need_columns
+        self.sink = sink
+        self.extremes = _Extremes() if summarize_rows else None
+        # per-sample values are computed when kept, streamed or summarized; kept when shown or for the median
+        self.need_rows = need_vector or sink is not None or summarize_rows
+        self.keep_rows = need_vector or summarize_rows
         self.total, self.sum_w, self.weighted_total, self.columns = _Sum(), _Sum(), _Sum(), _VectorSum()
         self.per_sample: list[np.ndarray] = []
         self.fw_sums: _FrameworkSums | None = None
@@ -181,7 +225,7 @@ class _Pass:
         self.n_outputs = n_outputs = chunk.y_pred.shape[1]
         self.check(chunk)
         with np.errstate(all="ignore"):
-            if self.need_vector or self.weighted or self.need_columns:
+            if self.need_rows or self.weighted or self.need_columns:
                 l_i, terms = _per_sample(loss, chunk, params)
                 chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
                 if self.need_columns:
@@ -198,16 +242,32 @@ class _Pass:
             l_bad = l_i if l_i is not None else _per_sample(loss, chunk, params)[0]
             bad = np.flatnonzero(~np.isfinite(l_bad))
             self.first_bad = chunk.start + int(bad[0]) if len(bad) else chunk.start
-        if self.need_vector:
-            self.per_sample.append(l_i)
+        if self.need_rows:
+            self.rows(chunk.start, l_i)
         self.n_rows += len(chunk.y_pred)
 
-    def totals(self) -> Totals:
+    def rows(self, start: int, l_i: np.ndarray) -> None:
+        """Hand a chunk's per-sample values to the summary, the sink and the kept vector."""
+        if self.extremes is not None:
+            self.extremes.add(l_i, start)
+        if self.sink is not None:
+            self.sink(start, l_i)
+        if self.keep_rows:
+            self.per_sample.append(l_i)
+
+    def vector(self) -> np.ndarray | None:
+        """The kept per-sample values as one array (the chunks' list is released)."""
+        if not self.keep_rows:
+            return None
+        chunks, self.per_sample = self.per_sample, []
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+    def totals(self, per_sample: np.ndarray | None) -> Totals:
         return Totals(
             n_samples=self.n_rows,
             n_outputs=self.n_outputs,
             total=self.total.value,
-            per_sample=np.concatenate(self.per_sample) if self.need_vector else None,
+            per_sample=per_sample if self.need_vector else None,
             per_output=self.columns.value if self.need_columns else None,
             sum_w=self.sum_w.value if self.weighted else None,
             weighted_total=self.weighted_total.value if self.weighted else None,
@@ -244,20 +304,36 @@ def compute(
     dtype: str = "float64",
     dropped: int = 0,
     notes: Sequence[str] = (),
+    per_sample_sink: PerSampleSink | None = None,
+    summarize: bool = False,
 ) -> Report:
     """Compute ``loss`` under every applicable convention in one pass over ``chunks``.
 
     ``conventions`` selects which rows the report shows (all by default);
     ``names`` maps ``predictions``/``labels``/``weights`` to file names for
     error messages; ``keep_per_sample=False`` keeps memory constant in N when
-    no per-sample output is wanted.
+    no per-sample vector is wanted in the report (``per_sample``'s value is then None).
+    ``per_sample_sink(start, values)`` receives each chunk's per-sample values as they are
+    computed (``start`` is the chunk's first row, 0-based), for writing them without keeping
+    them. ``summarize=True`` gives each shown vector convention its :class:`VectorSummary`
+    (min/max/mean/argmax accumulated per chunk; the median by one partition of the values,
+    which are kept for it until the end).
     """
     params = params or Params()
     names = {"predictions": "predictions", "labels": "labels", "weights": "weights", **(names or {})}
     selected = [get_convention(c).name for c in conventions] if conventions else None
-    need_vector = keep_per_sample and (selected is None or "per_sample" in selected)
+    shows_rows = selected is None or "per_sample" in selected
+    need_vector = keep_per_sample and shows_rows
     need_columns = loss.kind == "element" and (selected is None or "per_output" in selected)
-    acc = _Pass(loss, params, names, need_vector=need_vector, need_columns=need_columns)
+    acc = _Pass(
+        loss,
+        params,
+        names,
+        need_vector=need_vector,
+        need_columns=need_columns,
+        sink=per_sample_sink,
+        summarize_rows=summarize and shows_rows,
+    )
     run_state: dict = {}  # shared by every chunk of this pass (checks that span chunks)
     for chunk in chunks:
         if acc.weighted is None:
@@ -266,8 +342,12 @@ def compute(
     if acc.n_rows == 0 or acc.n_outputs is None:
         raise InputError(f"{names['predictions']} has no rows (rows are samples)")
 
-    totals = acc.totals()
+    per_sample = acc.vector()
+    totals = acc.totals(per_sample)
     results = _convention_results(loss, totals, bool(acc.weighted), acc.undefined())
+    if summarize:
+        rows_match = not (getattr(chunks, "dropped", 0) or dropped)  # --nan omit: rows no longer the input's
+        results = _summarized(results, acc, per_sample, rows_match)
     by_name = {c.name: c for c in results}
     fw_results = acc.framework_results(totals, by_name)
     if selected is not None:
@@ -300,6 +380,21 @@ def _convention_results(loss: Loss, totals: Totals, weighted: bool, undefined: s
             ConventionResult(conv.name, conv.divisor, conv.n(totals), value, conv.meaning, conv.users, note, conv.short)
         )
     return results
+
+
+def _summarized(
+    results: list[ConventionResult], acc: _Pass, per_sample: np.ndarray | None, rows_match: bool
+) -> list[ConventionResult]:
+    """Each vector convention with its summary; the per-sample median partitions the kept values
+    in place when the report does not show them."""
+    out = []
+    for c in results:
+        if c.name == "per_sample" and acc.extremes is not None:
+            c = replace(c, summary=acc.extremes.summary(per_sample, acc.n_rows, rows_match, not acc.need_vector))
+        elif c.name == "per_output" and isinstance(c.value, np.ndarray):
+            c = replace(c, summary=summarize_vector(c.value, first=0, argmax_key="argmax_column"))
+        out.append(c)
+    return out
 
 
 def _select(loss: Loss, by_name: dict[str, ConventionResult], selected: list[str]) -> list[ConventionResult]:
