@@ -86,7 +86,10 @@ def median_of(values: np.ndarray, *, overwrite: bool = False) -> float:
     part.partition(kth)  # NaNs sort last: part[-1] is NaN iff any value is
     if math.isnan(part[-1]):
         return math.nan
-    return float(np.mean(part[half - 1 : half + 1])) if n % 2 == 0 else float(part[half])
+    if n % 2:
+        return float(part[half])
+    with np.errstate(all="ignore"):  # inf and -inf in the middle give NaN, as np.median does
+        return float(np.mean(part[half - 1 : half + 1]))
 
 
 def summarize_vector(values: np.ndarray, *, first: int, argmax_key: str = "argmax_row") -> VectorSummary:
