@@ -18,6 +18,7 @@ computed when a shown convention needs them (``-c mean`` needs neither).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
@@ -159,6 +160,21 @@ class _FrameworkSums:
     def totals(self, own_total: float) -> list[float]:
         """Each entry's sum of contributions; ``own_total`` is Σ l_i (weighted: Σ w_i·l_i)."""
         return [own_total if key is None else acc.value for key, acc in zip(self.keys, self.sums, strict=True)]
+
+
+#: chunks this long run their row and column sums on one BLAS thread (the limit costs ~20 ms to set)
+ONE_BLAS_THREAD_ROWS = 16384
+
+
+def _one_blas_thread():
+    """Row and column sums on one BLAS thread: OpenBLAS's threads spin on the other core (which the
+    reader uses) for matrix-vector products this small, costing 0.66x wall and 0.55x CPU in the table
+    case (perf-notes); under load, up to 8x per column sum. A no-op without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a declared dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def _row_sums(terms: np.ndarray) -> np.ndarray:
@@ -335,10 +351,13 @@ def compute(
         summarize_rows=summarize and shows_rows,
     )
     run_state: dict = {}  # shared by every chunk of this pass (checks that span chunks)
-    for chunk in chunks:
-        if acc.weighted is None:
-            acc.start(chunk, lambda: bool(getattr(chunks, "float32_exact", False)))
-        acc.add(replace(chunk, run=run_state))
+    with contextlib.ExitStack() as blas:
+        for chunk in chunks:
+            if acc.weighted is None:
+                acc.start(chunk, lambda: bool(getattr(chunks, "float32_exact", False)))
+                if len(chunk.y_pred) >= ONE_BLAS_THREAD_ROWS:
+                    blas.enter_context(_one_blas_thread())
+            acc.add(replace(chunk, run=run_state))
     if acc.n_rows == 0 or acc.n_outputs is None:
         raise InputError(f"{names['predictions']} has no rows (rows are samples)")
 
