@@ -72,24 +72,22 @@ def median_of(values: np.ndarray, *, overwrite: bool = False) -> float:
     """``np.median(values)`` by one ``partition`` (no full sort); ``overwrite=True`` reorders ``values`` in place.
 
     Numpy's semantics: the middle value, or the mean of the two middle values for an even count;
-    NaN if any value is NaN.
+    NaN if any value is NaN. One selection at the upper middle; the lower middle of an even
+    count is then the largest value left of it (one linear pass, half the cost of a second kth).
 
     >>> median_of(np.array([3.0, 1.0, 4.0, 1.5])), float(np.median([3.0, 1.0, 4.0, 1.5]))
     (2.25, 2.25)
     """
     n = len(values)
-    if n == 0:
+    if n == 0 or np.isnan(values).any():
         return math.nan
     half = n // 2
-    kth = [half - 1, half, n - 1] if n % 2 == 0 else [half, n - 1]
     part = values if overwrite else values.copy()
-    part.partition(kth)  # NaNs sort last: part[-1] is NaN iff any value is
-    if math.isnan(part[-1]):
-        return math.nan
+    part.partition(half)
     if n % 2:
         return float(part[half])
     with np.errstate(all="ignore"):  # inf and -inf in the middle give NaN, as np.median does
-        return float(np.mean(part[half - 1 : half + 1]))
+        return float(np.mean([np.max(part[:half]), part[half]]))
 
 
 def summarize_vector(values: np.ndarray, *, first: int, argmax_key: str = "argmax_row") -> VectorSummary:
