@@ -104,7 +104,8 @@ class _Extremes:
             self.max, self.argmax = top, start + i
         if not math.isnan(self.min) and (math.isnan(low) or low < self.min):
             self.min = low
-        self.sum.add(np.sum(values))
+        with np.errstate(all="ignore"):  # inf + -inf sum to NaN, the mean numpy gives, without a warning
+            self.sum.add(np.sum(values))
 
     def summary(self, values: np.ndarray, count: int, rows_match: bool, overwrite: bool) -> VectorSummary:
         """The per-sample summary; ``values`` (all of them) only for the median; rows from 1."""

@@ -147,6 +147,19 @@ def test_median_is_numpys(values):
     assert np.array_equal(a, np.array(values), equal_nan=True)  # not overwritten unless asked
 
 
+def test_summary_of_inf_and_minus_inf_is_quiet_and_nan():
+    """Per-sample inf and -inf (in different chunks) give numpy's NaN mean and median, and no warning."""
+    extremes = importlib.import_module("lossctl.compute")._Extremes()
+    values = np.array([np.inf, 1.0, -np.inf])
+    extremes.add(values[:2], 0)
+    extremes.add(values[2:], 2)
+    s = extremes.summary(values.copy(), 3, rows_match=True, overwrite=True)
+    with np.errstate(invalid="ignore"):
+        expected_mean = float(np.mean(values))
+    assert (s.min, s.max, s.argmax, s.median) == (-np.inf, np.inf, 1, 1.0)
+    assert math.isnan(s.mean) and math.isnan(expected_mean)
+
+
 def test_summary_propagates_nan_like_numpy():
     """A NaN sample: min/median/mean/max NaN, argmax its row (where --worst ranks it)."""
     y = np.array([[1.0], [np.inf], [0.0]])  # (inf - inf)^2 is NaN for row 2
