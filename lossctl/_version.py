@@ -1,10 +1,9 @@
-"""The installed version of lossctl (a leaf module: the core reads it without importing the package)."""
+"""lossctl's version (a leaf module: the core reads it without importing the package).
+
+A literal, kept equal to ``pyproject.toml``'s ``version`` (tests/test_cli_vectors.py checks it),
+so a source tree reports its own version even where an older install's metadata says otherwise.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("lossctl")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+__version__ = "0.2.0"

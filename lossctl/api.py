@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .compute import Report, accumulate, finish
+from .compute import PerSampleSink, Report, accumulate, finish
 from .errors import UsageError
 from .io import DEFAULT_CHUNK_ROWS, Source, open_source, read_chunks
 from .io.columns import select, split
@@ -25,6 +25,8 @@ def evaluate(
     keep_per_sample: bool = True,
     pred_cols: str | None = None,
     label_cols: str | None = None,
+    per_sample_sink: PerSampleSink | None = None,
+    summarize: bool = False,
 ) -> Report:
     """Read ``predictions``, ``labels`` (and ``weights``) and compute ``loss`` under every convention.
 
@@ -36,7 +38,8 @@ def evaluate(
     ``Report.notes``. ``pred_cols``/``label_cols`` select columns (see
     :mod:`lossctl.io.columns`); with ``labels=None`` both come from the
     predictions file, the predictions being every column not in ``label_cols``
-    unless ``pred_cols`` says otherwise.
+    unless ``pred_cols`` says otherwise. ``per_sample_sink`` and ``summarize`` are
+    :func:`~lossctl.compute.compute`'s (stream per-sample values; summarize vectors).
 
     >>> r = evaluate("mse", "sample_data/preds.csv", "sample_data/labels.csv")
     >>> round(r.convention("mean").value, 12), round(r.convention("batch_mean").value, 12)
@@ -45,7 +48,14 @@ def evaluate(
     inputs = open_inputs(loss, predictions, labels, weights, pred_cols=pred_cols, label_cols=label_cols)
     reader = inputs.reader(chunk_rows=chunk_rows, nan=nan, ignore_index=params.ignore_index if params else None)
     state = accumulate(
-        inputs.loss, reader, params, conventions=conventions, keep_per_sample=keep_per_sample, names=inputs.names
+        inputs.loss,
+        reader,
+        params,
+        conventions=conventions,
+        keep_per_sample=keep_per_sample,
+        names=inputs.names,
+        per_sample_sink=per_sample_sink,
+        summarize=summarize,
     )
     return inputs.report(state, reader.dropped)
 
@@ -87,7 +97,7 @@ class Inputs:
 
     def report(self, state, dropped: int) -> Report:
         """The Report of a (merged) :func:`~lossctl.compute.accumulate` state over these inputs."""
-        report = finish(state, dtype=self.predictions.dtype, notes=self.notes)
+        report = finish(state, dtype=self.predictions.dtype, dropped=dropped, notes=self.notes)
         files = tuple(s.files for s in (self.predictions, self.labels, self.weights) if s is not None)
         notes_out = report.notes
         if dropped:

@@ -18,6 +18,7 @@ computed when a shown convention needs them (``-c mean`` needs neither).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
@@ -33,9 +34,21 @@ from .merging import MERGE as _MERGE
 from .merging import in_row_order as _in_row_order
 from .merging import positions as _positions
 from .params import Params
-from .report import ConventionResult, FrameworkResult, Report, Signature
+from .report import ConventionResult, FrameworkResult, Report, Signature, VectorSummary, median_of, summarize_vector
 
-__all__ = ["ConventionResult", "FrameworkResult", "Report", "Signature", "accumulate", "compute", "finish"]
+__all__ = [
+    "ConventionResult",
+    "FrameworkResult",
+    "PerSampleSink",
+    "Report",
+    "Signature",
+    "accumulate",
+    "compute",
+    "finish",
+]
+
+#: called with each chunk's first row (0-based) and its per-sample values, in row order, as they are computed
+PerSampleSink = Callable[[int, np.ndarray], None]
 
 
 class _Sum:
@@ -152,6 +165,53 @@ def _weight_scale(weights: np.ndarray) -> tuple[np.ndarray, int]:
     return np.ldexp(weights, -exponent), exponent
 
 
+class _Extremes:
+    """Min, max (and the first row holding it) and the sum of the per-sample values, chunk by chunk.
+
+    NaN propagates as in numpy: once a NaN is seen, min and max are NaN and the max's row is the
+    first NaN's (``np.argmax`` ranks NaN highest, as ``--worst`` does).
+    """
+
+    def __init__(self) -> None:
+        self.min, self.max, self.argmax, self.sum = math.inf, -math.inf, None, _Sum()
+
+    def add(self, values: np.ndarray, start: int) -> None:
+        if not len(values):
+            return
+        i = int(np.argmax(values))
+        top, low = float(values[i]), float(np.min(values))
+        if self.argmax is None or (not math.isnan(self.max) and (math.isnan(top) or top > self.max)):
+            self.max, self.argmax = top, start + i
+        if not math.isnan(self.min) and (math.isnan(low) or low < self.min):
+            self.min = low
+        with np.errstate(all="ignore"):  # inf + -inf sum to NaN, the mean numpy gives, without a warning
+            self.sum.add(np.sum(values))
+
+    def merge(self, other: _Extremes) -> None:
+        """Another state's rows (disjoint from these): the max's row is the earlier one on a tie."""
+        if other.argmax is None:
+            return
+        if self.argmax is None:
+            self.min, self.max, self.argmax, self.sum = other.min, other.max, other.argmax, other.sum
+            return
+        nan_self, nan_other = math.isnan(self.max), math.isnan(other.max)
+        if (
+            (nan_other and not nan_self)
+            or (not nan_self and other.max > self.max)
+            or ((nan_other == nan_self and (nan_self or other.max == self.max)) and other.argmax < self.argmax)
+        ):
+            self.max, self.argmax = other.max, other.argmax
+        if not math.isnan(self.min) and (math.isnan(other.min) or other.min < self.min):
+            self.min = other.min
+        self.sum.merge(other.sum)
+
+    def summary(self, values: np.ndarray, count: int, rows_match: bool, overwrite: bool) -> VectorSummary:
+        """The per-sample summary; ``values`` (all of them) only for the median; rows from 1."""
+        median = math.nan if math.isnan(self.max) else median_of(values, overwrite=overwrite)
+        argmax = self.argmax + 1 if rows_match and self.argmax is not None else None
+        return VectorSummary(count, self.min, median, self.sum.value / count, self.max, argmax, "argmax_row")
+
+
 def _per_sample(loss: Loss, chunk: Chunk, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
     """The loss's own per-sample values ``l_i`` of a chunk, and its element terms (None for kind="sample")."""
     terms = np.asarray(loss.terms(chunk, params), dtype=np.float64)
@@ -222,6 +282,21 @@ def _onehot(indices: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+#: chunks this long run their row and column sums on one BLAS thread (the limit costs ~20 ms to set)
+ONE_BLAS_THREAD_ROWS = 16384
+
+
+def _one_blas_thread():
+    """Row and column sums on one BLAS thread: OpenBLAS's threads spin on the other core (which the
+    reader uses) for matrix-vector products this small, costing 0.66x wall and 0.55x CPU in the table
+    case (perf-notes); under load, up to 8x per column sum. A no-op without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a declared dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
 def _row_sums(terms: np.ndarray) -> np.ndarray:
     """Sum over outputs: a matrix-vector product, several times faster than ``sum(axis=1)`` for small K."""
     return terms @ np.ones(terms.shape[1])
@@ -235,13 +310,27 @@ class _Pass:
     """Everything one pass over the chunks accumulates, in float64, for every convention and framework."""
 
     def __init__(
-        self, loss: Loss, params: Params, names: dict[str, str], *, need_vector: bool, need_columns: bool
+        self,
+        loss: Loss,
+        params: Params,
+        names: dict[str, str],
+        *,
+        need_vector: bool,
+        need_columns: bool,
+        sink: PerSampleSink | None = None,
+        summarize_rows: bool = False,
     ) -> None:
         self.loss, self.params, self.names = loss, params, names
         self.need_vector, self.need_columns = need_vector, need_columns
         self.total, self.columns = _Sum(), _VectorSum()
         self.sum_w, self.weighted_total = _ScaledSum(), _ScaledSum()
         self.weighted_columns = _VectorSum()  # Σ w_i·e[i,k], for frameworks that reduce per output with weights
+        self.sink = sink
+        self.extremes = _Extremes() if summarize_rows else None
+        # per-sample values are computed when kept, streamed or summarized; kept when shown or for the median
+        self.need_rows = need_vector or sink is not None or summarize_rows
+        self.keep_rows = need_vector or summarize_rows
+        self.summarize = False  # vector conventions get their summary (set by accumulate)
         self.per_sample: list[np.ndarray] = []
         self.fw_sums: _FrameworkSums | None = None
         self.frameworks: list[Framework] = []
@@ -301,7 +390,7 @@ class _Pass:
             y = chunk.y_true if chunk.y_true.ndim == 2 else _onehot(chunk.y_true, n_outputs)
             self.sum_class_w.add(np.sum(y @ self.class_weights))
         with np.errstate(all="ignore"):
-            if self.need_vector or self.weighted or self.need_columns:
+            if self.need_rows or self.weighted or self.need_columns:
                 l_i, terms = _per_sample(loss, chunk, params)
                 chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
                 if self.need_columns:
@@ -322,9 +411,25 @@ class _Pass:
             bad = np.flatnonzero(~np.isfinite(l_bad))
             first = int(bad[0]) if len(bad) else 0
             self.first_bad = chunk.start + (first if rows is None else int(rows[first]))
-        if self.need_vector:
-            self.per_sample.append((chunk.start, l_i))
+        if self.need_rows:
+            self.rows(chunk.start, l_i)
         self.n_rows += len(chunk.y_pred)
+
+    def rows(self, start: int, l_i: np.ndarray) -> None:
+        """Hand a chunk's per-sample values to the summary, the sink and the kept vector."""
+        if self.extremes is not None:
+            self.extremes.add(l_i, start)
+        if self.sink is not None:
+            self.sink(start, l_i)
+        if self.keep_rows:
+            self.per_sample.append((start, l_i))
+
+    def vector(self) -> np.ndarray | None:
+        """The kept per-sample values as one array, in row order (the pieces are released)."""
+        if not self.keep_rows or not self.per_sample:
+            return None
+        pieces, self.per_sample = self.per_sample, []
+        return pieces[0][1] if len(pieces) == 1 else _in_row_order(pieces)
 
     def merge(self, other: _Pass) -> _Pass:
         """Merge the state of other rows into this one (associative; merge states in row order).
@@ -345,7 +450,7 @@ class _Pass:
 
     def __getstate__(self) -> dict:
         """Picklable: the loss by name (re-resolved from the registry), the entries by position."""
-        state = dict(vars(self), loss=self.loss.name)
+        state = dict(vars(self), loss=self.loss.name, sink=None)  # a sink writes on the client only
         state["frameworks"] = _positions(self.loss, self.frameworks)
         return state
 
@@ -364,12 +469,12 @@ class _Pass:
         except DomainError as e:
             raise InputError(e.template.format(**self.names)) from None
 
-    def totals(self) -> Totals:
+    def totals(self, per_sample: np.ndarray | None) -> Totals:
         return Totals(
             n_samples=self.n_rows,
             n_outputs=self.n_outputs,
             total=self.total.value,
-            per_sample=_in_row_order(self.per_sample) if self.need_vector else None,
+            per_sample=per_sample if self.need_vector else None,
             per_output=self.columns.value if self.need_columns else None,
             sum_w=self.sum_w.value if self.weighted else None,
             weighted_total=self.weighted_total.value if self.weighted else None,
@@ -415,16 +520,32 @@ def compute(
     dtype: str = "float64",
     dropped: int = 0,
     notes: Sequence[str] = (),
+    per_sample_sink: PerSampleSink | None = None,
+    summarize: bool = False,
 ) -> Report:
     """Compute ``loss`` under every applicable convention in one pass over ``chunks``.
 
     ``conventions`` selects which rows the report shows (all by default);
     ``names`` maps ``predictions``/``labels``/``weights`` to file names for
     error messages; ``keep_per_sample=False`` keeps memory constant in N when
-    no per-sample output is wanted. The same as :func:`finish` of :func:`accumulate`.
+    no per-sample vector is wanted in the report (``per_sample``'s value is then None).
+    ``per_sample_sink(start, values)`` receives each chunk's per-sample values as they are
+    computed (``start`` is the chunk's first row, 0-based), for writing them without keeping
+    them. ``summarize=True`` gives each shown vector convention its :class:`VectorSummary`
+    (min/max/mean/argmax accumulated per chunk; the median by one partition of the values,
+    which are kept for it until the end). The same as :func:`finish` of :func:`accumulate`.
     """
-    state = accumulate(loss, chunks, params, conventions=conventions, keep_per_sample=keep_per_sample, names=names)
-    return finish(state, dtype=dtype, dropped=dropped, notes=notes)
+    state = accumulate(
+        loss,
+        chunks,
+        params,
+        conventions=conventions,
+        keep_per_sample=keep_per_sample,
+        names=names,
+        per_sample_sink=per_sample_sink,
+        summarize=summarize,
+    )
+    return finish(state, dtype=dtype, dropped=dropped or getattr(chunks, "dropped", 0), notes=notes)
 
 
 def accumulate(
@@ -436,6 +557,8 @@ def accumulate(
     keep_per_sample: bool = True,
     names: dict[str, str] | None = None,
     float32_exact: bool | None = None,
+    per_sample_sink: PerSampleSink | None = None,
+    summarize: bool = False,
 ) -> _Pass:
     """The state of one pass over ``chunks``: a picklable value; states of other rows merge into it
     (``state.merge(other)``, in row order) and :func:`finish` turns it into a Report.
@@ -445,21 +568,33 @@ def accumulate(
     params = params or Params()
     names = {"predictions": "predictions", "labels": "labels", "weights": "weights", **(names or {})}
     selected = [get_convention(c).name for c in conventions] if conventions else None
-    need_vector = keep_per_sample and (selected is None or "per_sample" in selected)
+    shows_rows = selected is None or "per_sample" in selected
+    need_vector = keep_per_sample and shows_rows
     need_columns = loss.kind == "element" and (
         selected is None or "per_output" in selected or any(fw.reduce for fw in loss.frameworks)
     )
-    acc = _Pass(loss, params, names, need_vector=need_vector, need_columns=need_columns)
-    acc.selected = selected
+    acc = _Pass(
+        loss,
+        params,
+        names,
+        need_vector=need_vector,
+        need_columns=need_columns,
+        sink=per_sample_sink,
+        summarize_rows=summarize and shows_rows,
+    )
+    acc.selected, acc.summarize = selected, summarize
     exact = (
         (lambda: float32_exact)
         if float32_exact is not None
         else (lambda: bool(getattr(chunks, "float32_exact", False)))
     )
-    for chunk in chunks:
-        if acc.weighted is None:
-            acc.start(chunk, exact)
-        acc.add(replace(chunk, run=acc.run))
+    with contextlib.ExitStack() as blas:
+        for chunk in chunks:
+            if acc.weighted is None:
+                acc.start(chunk, exact)
+                if len(chunk.y_pred) >= ONE_BLAS_THREAD_ROWS:
+                    blas.enter_context(_one_blas_thread())
+            acc.add(replace(chunk, run=acc.run))
     return acc
 
 
@@ -480,8 +615,12 @@ def finish(acc: _Pass, *, dtype: str = "float64", dropped: int = 0, notes: Seque
             f"--ignore-index {acc.params.ignore_index}: {acc.ignored} of {acc.n_rows + acc.ignored} rows ignored; "
             f"every divisor counts the other {acc.n_rows} (so does per_sample)",
         )
-    totals = acc.totals()
+    per_sample = acc.vector()
+    totals = acc.totals(per_sample)
     results = _convention_results(loss, totals, bool(acc.weighted), acc.undefined(), acc.class_weights is not None)
+    if acc.summarize:
+        rows_match = not (dropped or acc.ignored)  # --nan omit, --ignore-index: rows no longer the input's
+        results = _summarized(results, acc, per_sample, rows_match)
     by_name = {c.name: c for c in results}
     fw_results = acc.framework_results(totals, by_name)
     if selected is not None:
@@ -531,6 +670,21 @@ def _convention_results(
 def _finite(n: float | None) -> float | None:
     """A divisor n as shown: None when it is not a finite number (Σw of weights near 1e308)."""
     return n if n is None or math.isfinite(n) else None
+
+
+def _summarized(
+    results: list[ConventionResult], acc: _Pass, per_sample: np.ndarray | None, rows_match: bool
+) -> list[ConventionResult]:
+    """Each vector convention with its summary; the per-sample median partitions the kept values
+    in place when the report does not show them."""
+    out = []
+    for c in results:
+        if c.name == "per_sample" and acc.extremes is not None:
+            c = replace(c, summary=acc.extremes.summary(per_sample, acc.n_rows, rows_match, not acc.need_vector))
+        elif c.name == "per_output" and isinstance(c.value, np.ndarray):
+            c = replace(c, summary=summarize_vector(c.value, first=0, argmax_key="argmax_column"))
+        out.append(c)
+    return out
 
 
 def _select(loss: Loss, by_name: dict[str, ConventionResult], selected: list[str]) -> list[ConventionResult]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from .api import Inputs, open_inputs
 from .check import Check, Result, run_check
-from .compute import Report, accumulate
+from .compute import PerSampleSink, Report, accumulate
 from .errors import LossctlError, UsageError
 from .params import Params
 
@@ -114,6 +114,8 @@ class Job:
     float32_exact: bool
     #: the inputs' names as the user gave them, for the messages the states keep
     names: dict[str, str] | None = None
+    #: give the vector conventions their summaries (machine formats)
+    summarize: bool = False
 
     def inputs(self) -> Inputs:
         return open_inputs(
@@ -133,6 +135,7 @@ def run_task(job: Job, rows: tuple[int, int] | None):
         keep_per_sample=job.keep_per_sample,
         names=job.names or inputs.names,
         float32_exact=job.float32_exact,
+        summarize=job.summarize,
     )
     return state, reader.dropped
 
@@ -216,8 +219,13 @@ def evaluate(
     keep_per_sample: bool = True,
     pred_cols: str | None = None,
     label_cols: str | None = None,
+    per_sample_sink: PerSampleSink | None = None,
+    summarize: bool = False,
 ) -> Report:
-    """:func:`lossctl.api.evaluate` with the reduction on the Dask cluster ``scheduler``: the same Report."""
+    """:func:`lossctl.api.evaluate` with the reduction on the Dask cluster ``scheduler``: the same Report.
+
+    A ``per_sample_sink`` receives the per-sample values once the workers' states are merged (in row order).
+    """
     remote = _workers(scheduler) is None
     _distributed()
     if "-" in (predictions, labels, weights):
@@ -231,13 +239,14 @@ def evaluate(
         weights,
         params or Params(),
         tuple(conventions) if conventions else None,
-        keep_per_sample,
+        keep_per_sample or per_sample_sink is not None,
         chunk_rows,
         nan,
         pred_cols,
         label_cols,
         inputs.reader().float32_exact,
         inputs.names,
+        summarize,
     )
     with connect(scheduler) as (client, workers):
         ranges = plan(inputs, workers * TASKS_PER_WORKER) or [None]
@@ -246,6 +255,10 @@ def evaluate(
         for part, part_dropped in _in_order(futures, "reducing", _prefix(remote)):
             state = part if state is None else state.merge(part)
             dropped += part_dropped
+    if per_sample_sink is not None:  # written on the client, in row order, then not kept in the report
+        for start, values in sorted(state.per_sample, key=lambda piece: piece[0]):
+            per_sample_sink(start, values)
+        state.need_vector = state.need_vector and keep_per_sample
     return inputs.report(state, dropped)
 
 

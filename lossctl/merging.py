@@ -45,6 +45,8 @@ MERGE: dict[str, Callable | None] = {
     "warned": lambda mine, theirs: {**mine, **theirs},  # ordered union
     "per_sample": operator.add,  # (start row, values) pieces, put in row order by in_row_order
     "run": _first_rows,
+    **dict.fromkeys(("sink", "need_rows", "keep_rows", "summarize"), None),
+    "extremes": _either,  # both set: merged as an accumulator
     "ignored": operator.add,  # rows labelled --ignore-index
     "class_weights": None,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Collection
 
 import numpy as np
 from rich import box
@@ -15,6 +16,7 @@ from rich.text import Text
 
 from .compute import Report
 from .layout import FirstFit, Wrapped, group_digits, plural
+from .report import VectorSummary, summarize_vector
 
 FORMATS = ("table", "json", "csv", "tsv", "plain")
 
@@ -184,16 +186,45 @@ def _json_number(value: float | None) -> float | None:
     return float(value)
 
 
-def to_dict(report: Report) -> dict:
-    """The JSON object of ``interface.md`` (non-finite numbers become null with a note)."""
+#: how a vector convention numbers its entries: rows from 1, columns from 0 (like --pred-cols)
+VECTOR_FIRST = {"per_sample": 1, "per_output": 0}
+
+
+def vector_summary(c) -> VectorSummary | None:
+    """A vector convention's summary: the one computed with it, else one made from its values."""
+    if c.summary is not None or not isinstance(c.value, np.ndarray):
+        return c.summary
+    first = VECTOR_FIRST.get(c.name, 1)
+    return summarize_vector(c.value, first=first, argmax_key="argmax_row" if first else "argmax_column")
+
+
+def vector_length(report: Report, c) -> int | None:
+    """``n`` of a vector convention: its length."""
+    if isinstance(c.value, np.ndarray):
+        return len(c.value)
+    if c.summary is not None:
+        return c.summary.count
+    return report.shape[0] if c.name == "per_sample" else report.shape[1] if c.name == "per_output" else None
+
+
+def to_dict(report: Report, full: Collection[str] = ()) -> dict:
+    """The JSON object of ``interface.md`` (non-finite numbers become null with a note).
+
+    A vector convention carries its ``value`` only when named in ``full`` (``-c``), else its
+    ``summary``; a vector in ``full`` without its values (streamed by the caller) carries neither.
+    """
     conventions = []
     for c in report.conventions:
-        if isinstance(c.value, np.ndarray):
-            value = [_json_number(v) for v in c.value.tolist()]
+        if c.vector:
+            item = {"name": c.name, "divisor": c.divisor, "n": vector_length(report, c)}
+            summary = vector_summary(c) if c.name not in full else None
+            if c.name in full and isinstance(c.value, np.ndarray):
+                item["value"] = [_json_number(v) for v in c.value.tolist()]
+            elif summary is not None:
+                item["summary"] = {k: v if isinstance(v, int) else _json_number(v) for k, v in summary.fields().items()}
         else:
-            value = _json_number(c.value)
-        n = int(c.n) if c.n is not None and float(c.n).is_integer() else c.n
-        item = {"name": c.name, "divisor": c.divisor, "n": n, "value": value}
+            n = int(c.n) if c.n is not None and float(c.n).is_integer() else c.n
+            item = {"name": c.name, "divisor": c.divisor, "n": n, "value": _json_number(c.value)}
         if c.note:
             item["note"] = c.note
         conventions.append(item)
@@ -229,52 +260,78 @@ def to_dict(report: Report) -> dict:
     return out
 
 
-def _rows(report: Report, precision: int | None) -> list[list[str]]:
+#: the CSV/TSV columns; ``summary`` is filled only on a vector convention's summary row
+DELIMITED_COLUMNS = ["section", "name", "divisor", "n", "value", "equals", "call", "summary"]
+
+
+def summary_text(summary: VectorSummary, precision: int | None) -> str:
+    """``count=2;min=0.01;median=0.0235;mean=0.0235;max=0.037;argmax_row=2``: one field, no spaces or commas."""
+
+    def num(v: float | int | None) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, int):
+            return str(v)
+        return repr(float(v)) if precision is None else fmt(v, precision)
+
+    return ";".join(f"{k}={num(v)}" for k, v in summary.fields().items())
+
+
+def _rows(report: Report, precision: int | None, full: Collection[str] = ()) -> list[list[str]]:
     def num(v: float | None) -> str:
         if v is None:
             return ""
         return repr(float(v)) if precision is None else fmt(v, precision)
 
-    rows = [["section", "name", "divisor", "n", "value", "equals", "call"]]
+    rows = [list(DELIMITED_COLUMNS)]
     for c in report.conventions:
-        if isinstance(c.value, np.ndarray):
-            for i, v in enumerate(c.value.tolist()):
-                rows.append(["convention", f"{c.name}[{i}]", "", "", num(v), "", ""])
+        if c.vector and c.name in full:  # in full: one row per entry, named as --worst/--pred-cols name it
+            first = VECTOR_FIRST.get(c.name, 1)
+            values = c.value.tolist() if isinstance(c.value, np.ndarray) else []
+            rows += [["convention", f"{c.name}[{i}]", "", "", num(v), "", "", ""] for i, v in enumerate(values, first)]
+        elif c.vector:
+            summary = vector_summary(c)
+            text = summary_text(summary, precision) if summary else ""
+            rows.append(["convention", c.name, "", _fmt_n(vector_length(report, c)), "", "", "", text])
         else:
-            rows.append(["convention", c.name, c.divisor or "", _fmt_n(c.n), num(c.value), "", ""])
+            rows.append(["convention", c.name, c.divisor or "", _fmt_n(c.n), num(c.value), "", "", ""])
     for r in report.frameworks:
-        rows.append(["framework", r.framework, "", "", num(r.value), r.convention or "", r.call])
+        rows.append(["framework", r.framework, "", "", num(r.value), r.convention or "", r.call, ""])
     return rows
 
 
-def to_delimited(report: Report, delimiter: str, precision: int | None = None) -> str:
-    """CSV or TSV: one row per scalar convention (vectors one row per element) and framework."""
+def to_delimited(report: Report, delimiter: str, precision: int | None = None, full: Collection[str] = ()) -> str:
+    """CSV or TSV: one row per scalar convention, per vector convention (its summary; each entry
+    when named in ``full``) and per framework."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
-    writer.writerows(_rows(report, precision))
+    writer.writerows(_rows(report, precision, full))
     return buf.getvalue()
 
 
-def to_plain(report: Report, precision: int | None = None) -> str:
-    """``name value`` lines; a single scalar convention prints the bare number."""
+def to_plain(report: Report, precision: int | None = None, full: Collection[str] = ()) -> str:
+    """``name value`` lines; a single scalar convention prints the bare number, a single vector named
+    in ``full`` its values one per line; other vectors in ``full`` give ``name[i] value`` lines, the
+    rest one ``name count=…;min=…`` summary line."""
 
     def num(v: float | None) -> str:
         if v is None:
             return "undefined"
         return repr(float(v)) if precision is None else fmt(v, precision)
 
-    if len(report.conventions) == 1:
-        c = report.conventions[0]
-        if isinstance(c.value, np.ndarray):
-            return "\n".join(num(v) for v in c.value.tolist()) + "\n"
-        return num(c.value) + "\n"
     lines = []
+    single = len(report.conventions) == 1
     for c in report.conventions:
-        if isinstance(c.value, np.ndarray):
-            lines.append(f"{c.name} " + " ".join(num(v) for v in c.value.tolist()))
+        if c.vector and c.name in full:
+            values = c.value.tolist() if isinstance(c.value, np.ndarray) else []
+            first = VECTOR_FIRST.get(c.name, 1)
+            lines += [num(v) if single else f"{c.name}[{i}] {num(v)}" for i, v in enumerate(values, first)]
+        elif c.vector:
+            summary = vector_summary(c)
+            lines.append(f"{c.name} {summary_text(summary, precision) if summary else ''}")
         else:
-            lines.append(f"{c.name} {num(c.value)}")
-    return "\n".join(lines) + "\n"
+            lines.append(num(c.value) if single else f"{c.name} {num(c.value)}")
+    return "".join(line + "\n" for line in lines)
 
 
 # --------------------------------------------------------------------------- pipelines: per-sample views
@@ -339,9 +396,9 @@ def worst_table(worst: list[tuple[int, float]], precision: int = 6) -> Group:
     return Group(Text(head, style="bold"), t)
 
 
-def report_dict(report: Report, worst: list[tuple[int, float]] | None = None) -> dict:
+def report_dict(report: Report, worst: list[tuple[int, float]] | None = None, full: Collection[str] = ()) -> dict:
     """:func:`to_dict`, plus ``worst`` (``[{"row", "value"}]``) when ``--worst`` asked for it."""
-    out = to_dict(report)
+    out = to_dict(report, full)
     if worst is not None:
         out["worst"] = [{"row": row, "value": _json_number(value)} for row, value in worst]
     return out
@@ -353,8 +410,8 @@ def extra_rows(report: Report, worst: list[tuple[int, float]] | None, precision:
     def num(v: float) -> str:
         return repr(float(v)) if precision is None else fmt(v, precision)
 
-    rows = [["worst", str(row), "", "", num(value), "", ""] for row, value in worst or []]
-    rows.append(["signature", report.signature, "", "", "", "", ""])
+    rows = [["worst", str(row), "", "", num(value), "", "", ""] for row, value in worst or []]
+    rows.append(["signature", report.signature, "", "", "", "", "", ""])
     return rows
 
 

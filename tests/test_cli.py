@@ -32,8 +32,17 @@ def test_json_has_the_interface_keys(cli):
     by_name = {c["name"]: c for c in doc["conventions"]}
     assert by_name["mean"] == {"name": "mean", "divisor": "N*K", "n": 20, "value": pytest.approx(0.0235, rel=1e-12)}
     assert by_name["batch_mean"]["n"] == 2 and by_name["batch_mean"]["value"] == pytest.approx(0.235, rel=1e-12)
-    assert by_name["per_sample"]["divisor"] is None and by_name["per_sample"]["n"] is None
-    assert by_name["per_sample"]["value"] == pytest.approx([0.01, 0.037], rel=1e-12)
+    # 0.2.0: a vector not named with -c is summarised; n is its length; rows count from 1
+    assert by_name["per_sample"]["divisor"] is None and by_name["per_sample"]["n"] == 2
+    assert "value" not in by_name["per_sample"]
+    assert by_name["per_sample"]["summary"] == {
+        "count": 2,
+        "min": pytest.approx(0.01, rel=1e-12),
+        "median": pytest.approx(0.0235, rel=1e-12),
+        "mean": pytest.approx(0.0235, rel=1e-12),
+        "max": pytest.approx(0.037, rel=1e-12),
+        "argmax_row": 2,
+    }
     for fw in doc["frameworks"]:
         assert {"framework", "api", "call", "value", "convention"} <= fw.keys()
     assert [f["framework"] for f in doc["frameworks"]] == ["pytorch", "keras", "sklearn", "numpy"]
@@ -70,14 +79,22 @@ def test_csv_and_tsv_parse(cli, fmt, delimiter):
     by_name = {(r["section"], r["name"]): r for r in rows}
     assert float(by_name["convention", "mean"]["value"]) == pytest.approx(0.0235)
     assert by_name["convention", "mean"]["divisor"] == "N*K" and by_name["convention", "mean"]["n"] == "20"
-    assert float(by_name["convention", "per_sample[1]"]["value"]) == pytest.approx(0.037)
+    assert by_name["convention", "per_sample"]["value"] == "" and by_name["convention", "per_sample"]["n"] == "2"
+    summary = dict(f.split("=") for f in by_name["convention", "per_sample"]["summary"].split(";"))
+    assert float(summary["max"]) == pytest.approx(0.037) and summary["argmax_row"] == "2"
+    named = list(
+        csv.DictReader(
+            io.StringIO(cli("mse", PREDS, LABELS, "-f", fmt, "-c", "per_sample").stdout), delimiter=delimiter
+        )
+    )
+    assert [(r["name"], float(r["value"])) for r in named[:2]] == [("per_sample[1]", 0.01), ("per_sample[2]", 0.037)]
     assert by_name["framework", "pytorch"]["equals"] == "mean"
     assert by_name["framework", "pytorch"]["call"].startswith("torch.nn.functional.mse_loss(")
 
 
 def test_piped_output_defaults_to_tsv(cli, monkeypatch):
     result = cli("mse", PREDS, LABELS)  # CliRunner's stdout is not a terminal
-    assert result.stdout.splitlines()[0] == "section\tname\tdivisor\tn\tvalue\tequals\tcall"
+    assert result.stdout.splitlines()[0] == "section\tname\tdivisor\tn\tvalue\tequals\tcall\tsummary"
     monkeypatch.setenv("LOSSCTL_FORMAT", "json")
     assert json.loads(cli("mse", PREDS, LABELS).stdout)["loss"] == "mse"
 
@@ -177,7 +194,7 @@ def test_python_dash_m_and_closed_pipe():
     assert proc.returncode == 0 and proc.stdout.startswith("section,name")
     shell = f"{sys.executable} -m lossctl mse {PREDS} {LABELS} -f csv | head -1"
     piped = subprocess.run(["bash", "-c", f"set -o pipefail; {shell}"], capture_output=True, text=True, env=env)
-    assert piped.stdout == "section,name,divisor,n,value,equals,call\n"
+    assert piped.stdout == "section,name,divisor,n,value,equals,call,summary\n"
     assert piped.stderr == ""
 
 

@@ -54,7 +54,7 @@ def test_piped_default_is_tsv_without_colour(cli, monkeypatch):
     monkeypatch.setenv("FORCE_COLOR", "")  # even where colour would be allowed, tsv has none
     result = cli("mse", PREDS, LABELS)
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "section\tname\tdivisor\tn\tvalue\tequals\tcall"
+    assert result.stdout.splitlines()[0] == "section\tname\tdivisor\tn\tvalue\tequals\tcall\tsummary"
     assert "\x1b[" not in result.stdout and result.stderr == ""
 
 
@@ -217,7 +217,7 @@ def test_signature_only_still_gates(cli):
 def test_precision_sets_printed_digits_but_json_stays_exact(cli):
     assert cli("mse", PREDS, LABELS, "-f", "plain", "-c", "mean", "-p", "1").stdout == "0.02\n"
     tsv = cli("mse", PREDS, LABELS, "-f", "tsv", "-c", "sum", "-p", "1").stdout
-    assert "convention\tsum\t1\t1\t0.5\t\t\n" in tsv  # 0.47 to one digit
+    assert "convention\tsum\t1\t1\t0.5\t\t\t\n" in tsv  # 0.47 to one digit
     doc = json.loads(cli("mse", PREDS, LABELS, "-f", "json", "-c", "mean", "-p", "1").stdout)
     assert doc["conventions"][0]["value"] == pytest.approx(0.0235, rel=1e-15)
 
@@ -259,11 +259,10 @@ def test_per_sample_failure_mid_write_leaves_the_old_file(cli, tmp_path, monkeyp
     out = tmp_path / "losses.csv"
     out.write_text("the old, complete file\n")
 
-    def half_then_disk_full(f, values, delimiter):
-        f.write("row,loss\n1,0.01")  # part of the new content reaches the temporary file
+    def disk_full(line, start, values):  # the header already reached the temporary file
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("lossctl.output._write_csv", half_then_disk_full)
+    monkeypatch.setattr("lossctl.output._numbered_lines", disk_full)
     result = cli("mse", PREDS, LABELS, "--per-sample", out, "-f", "plain", "-c", "mean")
     assert result.exit_code == 2 and result.stdout == ""
     line = one_line(result.stderr, "error: ")

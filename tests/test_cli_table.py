@@ -53,7 +53,7 @@ def test_numbers_whole_and_identifiers_unsplit_at_every_width(cli, width, case, 
     assert max(len(line) for line in lines) <= width, out
     words = set(out.split())
     for c in doc["conventions"]:
-        if not isinstance(c["value"], list):
+        if "value" in c:  # a vector has a summary instead
             assert f"{c['value']:.{precision}g}" in words, (c, out)
     for fw in doc["frameworks"]:
         assert fw["call"] in joined(out), (fw["call"], out)

@@ -121,7 +121,7 @@ def results(tmp_path) -> Path:
 def mse(result) -> dict:
     assert result.exit_code == 0, (result.stdout, result.stderr)
     data = json.loads(result.stdout)
-    return {c["name"]: c["value"] for c in data["conventions"]} | {"shape": data["shape"]}
+    return {c["name"]: c.get("value") for c in data["conventions"]} | {"shape": data["shape"]}
 
 
 @pytest.mark.parametrize(

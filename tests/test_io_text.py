@@ -37,7 +37,7 @@ TEXT_MESSY = sorted(p.name for p in MESSY.iterdir() if text.is_text(p.name))
 def json_values(result) -> dict:
     assert result.exit_code == 0, (result.stdout, result.stderr)
     data = json.loads(result.stdout)
-    return {c["name"]: c["value"] for c in data["conventions"]} | {"_json": data}
+    return {c["name"]: c.get("value") for c in data["conventions"]} | {"_json": data}
 
 
 # ---------------------------------------------------------------- messy but valid

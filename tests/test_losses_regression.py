@@ -273,7 +273,17 @@ def test_undefined_reaches_json_as_null(tmp_path):
     doc = json.loads(result.stdout)
     by_name = {c["name"]: c for c in doc["conventions"]}
     assert by_name["mean"]["value"] is None and "division by a label of 0" in by_name["mean"]["note"]
-    assert by_name["per_sample"]["value"] == [50.0, None]
+    # row 2 is inf (division by 0): min 50, the rest inf -> null, and argmax_row is that row
+    assert by_name["per_sample"]["summary"] == {
+        "count": 2,
+        "min": 50.0,
+        "median": None,
+        "mean": None,
+        "max": None,
+        "argmax_row": 2,
+    }
+    named = CliRunner().invoke(app, ["mape", str(preds), str(labels), "-f", "json", "-c", "per_sample"])
+    assert json.loads(named.stdout)["conventions"][0]["value"] == [50.0, None]
     keras = next(f for f in doc["frameworks"] if f["framework"] == "keras")
     assert keras["convention"] is None and keras["value"] == pytest.approx(0.5 * (50 + 0.5 / 1e-7 * 100), rel=2e-6)
 

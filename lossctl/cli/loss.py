@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -44,8 +45,9 @@ def run_loss(
     from ..api import evaluate
     from ..conventions import get_convention
     from ..gate import Bounds
-    from ..output import per_sample_format, write_per_sample
+    from ..output import per_sample_format, per_sample_writer
     from ..render import FORMATS, worst_samples
+    from ..render_stream import VectorStream
     from ..suggest import unknown
 
     from_env = not fmt and bool(os.environ.get("LOSSCTL_FORMAT"))
@@ -65,8 +67,6 @@ def run_loss(
         per_sample_format(per_sample, (predictions, labels, weights))
     _known_conventions(loss, conventions or [], weights is not None)
     asked = [get_convention(c).name for c in conventions] if conventions else None
-    need_vector = bool(per_sample or worst or (fmt == "table" and not signature_only))
-    borrowed = need_vector and asked is not None and "per_sample" not in asked
     if scheduler:  # the reduction on a Dask cluster (lossctl[dask]); the same Report
         from ..distributed import evaluate as evaluate_on_cluster
 
@@ -74,32 +74,60 @@ def run_loss(
         loss_arg: Loss | str = loss.name
     else:
         loss_arg = loss
-    report = evaluate(
-        loss_arg,  # type: ignore[arg-type]
-        predictions,
-        labels,
-        weights,
-        params=params,
-        conventions=[*asked, "per_sample"] if borrowed else asked,
-        chunk_rows=chunk_rows,
-        nan=nan,
-        pred_cols=pred_cols,
-        label_cols=label_cols,
+    machine = fmt != "table" and not signature_only
+    # the vector is kept whole only for --worst and the table's histogram; -c per_sample in a
+    # machine format and --per-sample FILE stream it chunk by chunk; a summary keeps it for the median
+    keep = bool(worst or (fmt == "table" and not signature_only))
+    stream = (
+        VectorStream(sys.stdout, fmt, precision or 15, single=len(asked) == 1)
+        if (machine and asked and "per_sample" in asked)
+        else None
     )
-    values = None
-    if need_vector:
-        values, report = _per_sample_values(report, borrowed)
-    if report.dropped and (per_sample or worst):
-        raise UsageError(
-            f"--nan omit dropped {report.dropped} samples, so per-sample rows would not match the input's rows; "
-            "drop --per-sample/--worst, or remove the NaN rows from the files first"
+    borrowed = bool(keep or per_sample) and asked is not None and "per_sample" not in asked
+    with contextlib.ExitStack() as files:
+        sinks = [files.enter_context(per_sample_writer(per_sample))] if per_sample else []
+        sinks += [stream] if stream else []
+        report = evaluate(
+            loss_arg,  # type: ignore[arg-type]
+            predictions,
+            labels,
+            weights,
+            params=params,
+            conventions=[*asked, "per_sample"] if borrowed else asked,
+            chunk_rows=chunk_rows,
+            nan=nan,
+            pred_cols=pred_cols,
+            label_cols=label_cols,
+            keep_per_sample=keep,
+            per_sample_sink=_fan_out(sinks),
+            summarize=machine and asked is None,
         )
+        values, report = _per_sample_values(report, borrowed)
+        if report.dropped and (per_sample or worst or stream):
+            raise UsageError(  # inside the with: the --per-sample file is not written
+                f"--nan omit dropped {report.dropped} samples, so per-sample rows would not match the input's "
+                "rows; drop --per-sample/--worst/-c per_sample, or remove the NaN rows from the files first"
+            )
     for note in report.notes:
         warn(note)
-    if per_sample:
-        write_per_sample(per_sample, values)
-    _print_report(report, fmt, precision, values, worst_samples(values, worst) if worst else None, signature_only)
+    worst_rows = worst_samples(values, worst) if worst else None
+    if stream:
+        stream.finish(report, worst_rows, asked)
+    else:
+        _print_report(report, fmt, precision, values, worst_rows, signature_only, asked or ())
     return _gate(report, gated, bounds, "<stdin>" if predictions == "-" else predictions)
+
+
+def _fan_out(sinks: list):
+    """One per-sample sink feeding every one of ``sinks`` (None when there are none)."""
+    if len(sinks) <= 1:
+        return sinks[0] if sinks else None
+
+    def write(start: int, values) -> None:
+        for sink in sinks:
+            sink(start, values)
+
+    return write
 
 
 def _known_conventions(loss: Loss, names: list[str], weighted: bool) -> None:
@@ -132,7 +160,7 @@ def _per_sample_values(report, borrowed: bool):
     --per-sample/--worst/the histogram (so the signature says what was asked for)."""
     from dataclasses import replace
 
-    values = report.convention("per_sample").value
+    values = next((c.value for c in report.conventions if c.name == "per_sample"), None)
     if borrowed:
         report = replace(report, conventions=tuple(c for c in report.conventions if c.name != "per_sample"))
     return values, report
@@ -142,7 +170,7 @@ def _per_sample_values(report, borrowed: bool):
 HISTOGRAM_MIN_SAMPLES = 10
 
 
-def _print_report(report, fmt: str, precision: int | None, values, worst, signature_only: bool) -> None:
+def _print_report(report, fmt: str, precision: int | None, values, worst, signature_only: bool, full) -> None:
     from ..render import delimited, extra_rows, histogram, report_dict, table, to_delimited, to_plain, worst_table
     from ..render import fmt as number
 
@@ -156,13 +184,15 @@ def _print_report(report, fmt: str, precision: int | None, values, worst, signat
             extras.append(worst_table(worst, precision or 6))
         _stdout().print(table(report, precision or 6, tuple(extras)), crop=False)  # a long call stays whole
     elif fmt == "json":
-        sys.stdout.write(json.dumps(report_dict(report, worst), indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+        sys.stdout.write(
+            json.dumps(report_dict(report, worst, full), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+        )
     elif fmt in ("csv", "tsv"):
         delimiter = "," if fmt == "csv" else "\t"
         rows = extra_rows(report, worst, precision or 15)
-        sys.stdout.write(to_delimited(report, delimiter, precision or 15) + delimited(rows, delimiter))
+        sys.stdout.write(to_delimited(report, delimiter, precision or 15, full) + delimited(rows, delimiter))
     else:  # plain: one convention is the bare number; several are `name value` lines and the signature
-        text = to_plain(report, precision or 15)
+        text = to_plain(report, precision or 15, full)
         text += "".join(f"worst {row} {number(value, precision or 15)}\n" for row, value in worst or [])
         if len(report.conventions) > 1:
             text += f"signature {report.signature}\n"
