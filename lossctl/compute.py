@@ -27,6 +27,7 @@ import numpy as np
 from .chunk import Chunk
 from .conventions import BY_NAME, Totals, applicable, get_convention
 from .errors import InputError, UsageError
+from .emulate import ColumnMean32, as_file_dtype
 from .frameworks import OWN, Framework, as_float32
 from .losses import DomainError, Loss
 from .params import Params
@@ -96,24 +97,46 @@ class _FrameworkSums:
     Entries marked ``OWN`` are the loss's own per-sample values: exact-float64 ones need no
     work at all (their sums are the convention totals); float32 ones share one evaluation of
     the loss on the float32-rounded chunk, skipped when the input is exactly float32 anyway.
+
+    On a float32 file (``dtype="float32"``) PyTorch, scikit-learn and NumPy compute in float32
+    too (:mod:`lossctl.emulate`): their callable entries run on the float32 arrays; scikit-learn's
+    column-wise regression metrics accumulate in float32 exactly as ``np.average`` does; ``OWN``
+    entries of PyTorch and NumPy are the convention rounded to float32 (their sums are accurate
+    to about 1e-7). Each entry also keeps the float64 sum of its terms, its value without the
+    float32 accumulation, to say which convention it computes.
     """
 
-    def __init__(self, loss: Loss, frameworks: list[Framework], float32_exact: bool) -> None:
-        self.loss = loss
+    def __init__(self, loss: Loss, frameworks: list[Framework], float32_exact: bool, dtype: str) -> None:
+        self.loss, self.frameworks, self.dtype = loss, frameworks, dtype
+        file32 = dtype == "float32"
         self.keys: list[Hashable | None] = []
+        self.columns: list[ColumnMean32 | None] = []
         for fw in frameworks:
             f32 = fw.float32 and not float32_exact  # rounding float32 values to float32 changes nothing
-            if fw.per_sample == OWN:
+            column = file32 and not fw.float32 and fw.reduce == "columns"
+            self.columns.append(ColumnMean32() if column else None)
+            if column:
+                self.keys.append(("columns", id(fw.per_sample)))
+            elif fw.per_sample == OWN:
                 self.keys.append(("own", True) if f32 else None)
             else:
-                self.keys.append((id(fw.per_sample), f32))
-        self.frameworks = frameworks
+                self.keys.append((id(fw.per_sample), f32, file32 and not fw.float32))
         self.sums = [_Sum() for _ in frameworks]
 
     def add(self, chunk: Chunk, params: Params) -> None:
         shared: dict[Hashable, float] = {}
-        for fw, key, acc in zip(self.frameworks, self.keys, self.sums, strict=True):
+        file_chunk: list[Chunk] = []  # the chunk in the file's dtype, made once when needed
+
+        def in_file_dtype() -> Chunk:
+            if not file_chunk:
+                file_chunk.append(as_file_dtype(chunk))
+            return file_chunk[0]
+
+        for fw, key, acc, column in zip(self.frameworks, self.keys, self.sums, self.columns, strict=True):
             if key is None:
+                continue
+            if column is not None:
+                self._add_columns(fw, column, acc, in_file_dtype(), params)
                 continue
             if key not in shared:
                 if key[0] == "own":
@@ -122,12 +145,35 @@ class _FrameworkSums:
                     weights = cast.weights
                     shared[key] = np.sum(l_i if weights is None else l_i * weights)
                 else:
-                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(chunk, params))
+                    source = in_file_dtype() if key[2] else chunk
+                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(source, params))
             acc.add(shared[key])
 
-    def totals(self, own_total: float) -> list[float]:
-        """Each entry's sum of contributions; ``own_total`` is Σ l_i (weighted: Σ w_i·l_i)."""
-        return [own_total if key is None else acc.value for key, acc in zip(self.keys, self.sums, strict=True)]
+    def _add_columns(self, fw: Framework, column: ColumnMean32, acc: _Sum, chunk: Chunk, params: Params) -> None:
+        """scikit-learn's float32 column means; ``acc`` keeps the float64 sum of the same terms."""
+        with np.errstate(all="ignore"):
+            terms = self.loss.terms(chunk, params) if fw.per_sample == OWN else fw.per_sample(chunk, params)
+            terms = np.array(terms, dtype=np.float32)  # a fresh array: ColumnMean32 writes into it
+            rows = np.mean(terms, axis=1, dtype=np.float64)
+            acc.add(np.sum(rows if chunk.weights is None else rows * chunk.weights))
+            column.add(terms, chunk.weights)
+
+    def values(self, own_total: float, denominators: dict[str, float], weighted: bool) -> list[tuple[float, float]]:
+        """Each entry's ``(value, value without float32 accumulation)``; ``own_total`` is Σ l_i (weighted Σ w_i·l_i)."""
+        out = []
+        for fw, key, acc, column in zip(self.frameworks, self.keys, self.sums, self.columns, strict=True):
+            total = own_total if key is None or (column is not None and fw.per_sample == OWN) else acc.value
+            denominator = denominators[fw.weighted_divisor if weighted else "N"]
+            exact = total / denominator if denominator else math.nan
+            value = exact
+            if column is not None:
+                value = column.value(weighted and fw.weighted_divisor == "sum(w)")
+                if weighted and fw.weighted_divisor == "N":  # not a scikit-learn form; keep the float64 value
+                    value = exact
+            elif self.dtype == "float32" and not fw.float32 and math.isfinite(exact):
+                value = float(np.float32(exact))  # the framework returns a float32 scalar
+            out.append((value, exact))
+        return out
 
 
 def _row_sums(terms: np.ndarray) -> np.ndarray:
@@ -162,7 +208,7 @@ class _Pass:
         self.weighted = chunk.weights is not None
         n_outputs = chunk.y_pred.shape[1]
         self.frameworks = [fw for fw in self.loss.frameworks if fw.applies(self.params, self.weighted, n_outputs)]
-        self.fw_sums = _FrameworkSums(self.loss, self.frameworks, float32_exact())
+        self.fw_sums = _FrameworkSums(self.loss, self.frameworks, float32_exact(), chunk.dtype)
 
     def check(self, chunk: Chunk) -> None:
         """The loss's domain check (an error naming the file) and its warnings (kept once each)."""
@@ -224,13 +270,12 @@ class _Pass:
         own_total = totals.weighted_total if weighted else self.total.value
         if loss.kind == "element" and loss.inner == "mean" and not weighted:
             own_total = self.total.value / self.n_outputs  # Σ l_i when l_i is the mean of K terms
-        results = []
-        for fw, fw_total in zip(self.frameworks, self.fw_sums.totals(own_total), strict=True):
-            divisor = fw.weighted_divisor if weighted else "N"
-            denominator = {"N": self.n_rows, "sum(w)": totals.sum_w}[divisor]
-            value = fw_total / denominator if denominator else math.nan
-            results.append(_framework_result(fw, value, self.params, weighted, by_name))
-        return results
+        denominators = {"N": self.n_rows, "sum(w)": totals.sum_w}
+        values = self.fw_sums.values(own_total, denominators, weighted)
+        return [
+            _framework_result(fw, value, exact, self.params, weighted, by_name, self.fw_sums.dtype)
+            for fw, (value, exact) in zip(self.frameworks, values, strict=True)
+        ]
 
 
 def compute(
@@ -313,20 +358,34 @@ def _select(loss: Loss, by_name: dict[str, ConventionResult], selected: list[str
     return [by_name[s] for s in selected]
 
 
+def _relative(value: float, target: float) -> str:
+    """How far ``value`` is from ``target``, relative, to one digit: ``5e-4``."""
+    return f"{abs(value - target) / (abs(target) or 1.0):.0e}".replace("e-0", "e-").replace("e+0", "e+")
+
+
 def _framework_result(
-    fw: Framework, value: float, params: Params, weighted: bool, conventions: dict[str, ConventionResult]
+    fw: Framework,
+    value: float,
+    exact: float,
+    params: Params,
+    weighted: bool,
+    conventions: dict[str, ConventionResult],
+    dtype: str = "float64",
 ) -> FrameworkResult:
+    """The entry's row: ``value`` as the framework returns it; ``exact``, the same without float32 accumulation,
+    decides which convention it computes (to the entry's tolerance on ``dtype``)."""
     declared = fw.declared(weighted)
     convention, note = declared, fw.note or None
     target = conventions.get(declared) if declared else None
-    if (
-        target is None
-        or target.value is None
-        or not math.isclose(value, target.value, rel_tol=fw.rtol, abs_tol=fw.atol)
-    ):
+    rtol, atol = fw.tolerance(dtype)
+    if target is None or target.value is None or not math.isclose(exact, target.value, rel_tol=rtol, abs_tol=atol):
         convention = None
         if declared and not note:
             note = f"differs from {declared}"
     elif fw.float32:
         note = "computed in float32" + (f"; {note}" if note else "")
+    elif dtype == "float32" and value != target.value:
+        what = "float32 accumulation" if fw.reduce == "columns" else "float32 arithmetic"
+        off = f"{what}: differs from {declared} by {_relative(value, target.value)} relative"
+        note = off + (f"; {note}" if note else "")
     return FrameworkResult(fw.framework, fw.api, fw.render_call(params, weighted), value, convention, note)

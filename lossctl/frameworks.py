@@ -75,6 +75,11 @@ class Framework:
     #: whether this entry applies, given the params and the number of outputs K
     when: Callable[[Params, int], bool] | None = None
     float32: bool = False
+    #: how the framework reduces: ``"samples"``, a mean of per-sample values; ``"columns"``, scikit-learn's
+    #: regression metrics, the mean over outputs of each output's mean over samples (``np.average`` along
+    #: axis 0), whose float32 order :class:`~lossctl.emulate.ColumnMean32` reproduces. A callable
+    #: ``per_sample`` of a ``"columns"`` entry returns the element terms ``(n, K)``.
+    reduce: Literal["samples", "columns"] = "samples"
 
     def applies(self, params: Params, weighted: bool, n_outputs: int) -> bool:
         if weighted and self.weighted_call is None:
@@ -99,6 +104,8 @@ class Framework:
             chunk = as_float32(chunk)
         with np.errstate(all="ignore"):
             values = np.asarray(self.per_sample(chunk, params), dtype=np.float64)
+            if self.reduce == "columns":
+                values = np.mean(values, axis=1)
             if chunk.weights is not None:
                 values = values * chunk.weights
         return values
@@ -112,3 +119,13 @@ class Framework:
     def atol(self) -> float:
         """Absolute slack for values near 0: float32 logs carry ~1e-7 absolute error."""
         return 2e-7 if self.float32 else 1e-15
+
+    def tolerance(self, dtype: str = "float64") -> tuple[float, float]:
+        """``(rtol, atol)`` to which the real framework reproduces this value on arrays of ``dtype``.
+
+        On float32 files scikit-learn is reproduced to 1e-6 (bit for bit where it reduces by columns),
+        PyTorch and NumPy to 2e-6 (their float32 sums are not bit-reproducible), Keras as always.
+        """
+        if self.float32 or dtype != "float32":
+            return self.rtol, self.atol
+        return (1e-6 if self.framework == "sklearn" else 2e-6), 2e-7

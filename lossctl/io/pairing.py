@@ -106,10 +106,21 @@ class ChunkReader:
         self.predictions, self.labels, self.weights = predictions, labels, weights
         self.indices, self.chunk_rows, self.nan = indices, max(1, int(chunk_rows)), nan
         self.dropped = 0
+        self._dtype = self.framework_dtype
 
     @property
     def dtype(self) -> str:
         return self.predictions.dtype
+
+    @property
+    def framework_dtype(self) -> str:
+        """The dtype the frameworks compute in: float32 when every float input is float32 in its file.
+
+        Class indices do not count (they stay integers); any other mix is promoted to float64 by
+        NumPy, scikit-learn and PyTorch alike, so it is float64.
+        """
+        sources = [self.predictions, self.weights] + ([] if self.indices else [self.labels])
+        return "float32" if all(s.dtype == "float32" for s in sources if s is not None) else "float64"
 
     @property
     def float32_exact(self) -> bool:
@@ -200,7 +211,7 @@ class ChunkReader:
             raise InputError(
                 f"{self.weights.name} row {start + row + 1} has weight {weights[row]:g}; weights must be ≥ 0"
             )
-        return Chunk(y_pred, y_true, weights, start)
+        return Chunk(y_pred, y_true, weights, start, dtype=self._dtype)
 
     def _floats(self, a: np.ndarray) -> np.ndarray:
         return a.astype(np.float64, copy=False)
