@@ -15,7 +15,6 @@ from ..frameworks import (
     KERAS_EPS,
     KERAS_ONE_MINUS_EPS,
     KERAS_SAMPLE_WEIGHT,
-    SKLEARN_EPS,
     Framework,
 )
 from ..params import LOGITS, Params
@@ -111,10 +110,20 @@ def _torch_ce(b: Chunk, p: Params) -> np.ndarray:
     return np.sum(xlog(y, _log_probs(b, p)), axis=1)
 
 
+def _sklearn_eps(a: np.ndarray) -> tuple[np.floating, np.floating]:
+    """log_loss's clip bounds: ``finfo(dtype).eps`` of the predictions and ``1 − eps`` in that dtype.
+
+    2.2e-16 for float64 files; 1.19e-7 for float32 files, so a hard wrong prediction costs
+    −log(1.19e-7) = 15.94 there, not −log(2.2e-16) = 36.04.
+    """
+    eps = np.finfo(a.dtype).eps if a.dtype.kind == "f" else np.finfo(np.float64).eps
+    return eps, a.dtype.type(1) - eps if a.dtype.kind == "f" else 1 - eps
+
+
 def _sklearn_log_loss(b: Chunk, p: Params) -> np.ndarray:
-    """log_loss: clip to [eps, 1 − eps] (float64 eps), no renormalization; hard labels only (else nan)."""
+    """log_loss: clip to [eps, 1 − eps] (eps of the file's dtype), no renormalization; hard labels only (else nan)."""
     y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
-    q = np.clip(b.y_pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
+    q = np.clip(b.y_pred, *_sklearn_eps(b.y_pred))
     return np.where(hard_rows(y), np.sum(xlog(y, np.log(q)), axis=1), np.nan)
 
 
@@ -201,7 +210,7 @@ def _onehot_domain(
             "sklearn.metrics.log_loss(y_true, y_pred)",
             _sklearn_log_loss,
             "batch_mean",
-            note="clips to [2.2e-16, 1-2.2e-16], no renormalization; hard labels only",
+            note="clips to [eps, 1-eps] (eps of the dtype: 2.2e-16 float64, 1.2e-7 float32), no renormalization; hard labels only",
             weighted_call="sklearn.metrics.log_loss(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
             when=_probs,
@@ -308,7 +317,7 @@ def _index_domain(
             "sklearn.metrics.log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1]))",
             _sklearn_log_loss,
             "batch_mean",
-            note="clips to [2.2e-16, 1-2.2e-16], no renormalization",
+            note="clips to [eps, 1-eps] (eps of the dtype: 2.2e-16 float64, 1.2e-7 float32), no renormalization",
             weighted_call="sklearn.metrics.log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1]), "
             "sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
@@ -348,8 +357,9 @@ def _torch_bce(b: Chunk, p: Params) -> np.ndarray:
 def _sklearn_bce(b: Chunk, p: Params) -> np.ndarray:
     """log_loss on one column: [1 − p, p], each clipped to [eps, 1 − eps]; hard labels only (else nan)."""
     y, pred = b.y_true[:, 0], b.y_pred[:, 0]
-    q1 = np.clip(pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
-    q0 = np.clip(1 - pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
+    bounds = _sklearn_eps(pred)
+    q1 = np.clip(pred, *bounds)
+    q0 = np.clip(1 - pred, *bounds)
     return np.where(y == 1, -np.log(q1), np.where(y == 0, -np.log(q0), np.nan))
 
 
@@ -442,7 +452,7 @@ def _binary_domain(
             "sklearn.metrics.log_loss(y_true[:, 0], y_pred[:, 0], labels=[0, 1])",
             _sklearn_bce,
             "mean",
-            note="clips to [2.2e-16, 1-2.2e-16]; hard 0/1 labels only",
+            note="clips to [eps, 1-eps] (eps of the dtype: 2.2e-16 float64, 1.2e-7 float32); hard 0/1 labels only",
             weighted_call="sklearn.metrics.log_loss(y_true[:, 0], y_pred[:, 0], labels=[0, 1], "
             "sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
