@@ -110,6 +110,27 @@ def _torch_ce(b: Chunk, p: Params) -> np.ndarray:
     return np.sum(xlog(y, _log_probs(b, p)), axis=1)
 
 
+def _torch_ce_log_p(b: Chunk, p: Params) -> np.ndarray:
+    """cross_entropy(torch.log(p), y) with probability targets: log_softmax(log p) = log(p / Σp), no epsilon.
+
+    A zero probability is log 0 = −inf: the sample's loss is inf where its label is positive there and
+    nan where the label is 0 (0·(−inf)), as PyTorch returns.
+    """
+    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_q = np.log(b.y_pred) - np.log(np.sum(b.y_pred, axis=1, keepdims=True))
+        return -np.sum(y * log_q, axis=1)
+
+
+def _torch_ce_mistake(b: Chunk, p: Params) -> np.ndarray:
+    """cross_entropy(p, y) on probabilities: the probabilities are taken as logits, softmax applied again."""
+    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
+    return np.sum(xlog(y, log_softmax(b.y_pred)), axis=1)
+
+
+_MISTAKE = "probabilities taken as logits: not a cross-entropy of these probabilities"
+
+
 def _sklearn_eps(a: np.ndarray) -> tuple[np.floating, np.floating]:
     """log_loss's clip bounds: ``finfo(dtype).eps`` of the predictions and ``1 − eps`` in that dtype.
 
@@ -182,6 +203,25 @@ def _onehot_domain(
             "batch_mean",
             note="logits only; probability targets, 'mean' divides by N",
             when=_logits,
+        ),
+        Framework(
+            "pytorch",
+            "torch.nn.CrossEntropyLoss() on torch.log(p)",
+            "torch.nn.functional.cross_entropy(torch.log(torch.from_numpy(y_pred)), torch.from_numpy(y_true))",
+            _torch_ce_log_p,
+            "batch_mean",
+            note="probability targets (torch ≥ 1.10); log_softmax renormalizes rows; no epsilon: a zero "
+            "probability gives inf (positive label) or nan (label 0)",
+            when=_probs,
+        ),
+        Framework(
+            "pytorch",
+            "torch.nn.CrossEntropyLoss() on p (mistake)",
+            "torch.nn.functional.cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            _torch_ce_mistake,
+            None,
+            note=_MISTAKE,
+            when=_probs,
         ),
         Framework(
             "keras",
@@ -287,6 +327,16 @@ def _index_domain(
             "torch.nn.functional.nll_loss(torch.log(torch.from_numpy(y_pred)), torch.from_numpy(y_true))",
             _torch_ce,
             "batch_mean",
+            note="no epsilon: a zero probability of the true class gives inf (log 0)",
+            when=_probs,
+        ),
+        Framework(
+            "pytorch",
+            "torch.nn.CrossEntropyLoss() on p (mistake)",
+            "torch.nn.functional.cross_entropy(torch.from_numpy(y_pred), torch.from_numpy(y_true))",
+            _torch_ce_mistake,
+            None,
+            note=_MISTAKE,
             when=_probs,
         ),
         Framework(
