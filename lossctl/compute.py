@@ -202,6 +202,7 @@ class _Pass:
         self.weighted: bool | None = None
         self.first_bad: int | None = None
         self.warned: dict[str, None] = {}  # insertion-ordered set of warning messages
+        self.run_flags: set[str] = set()
 
     def start(self, chunk: Chunk, float32_exact: Callable[[], bool]) -> None:
         """Set up from the first chunk: whether weighted, and which framework entries apply."""
@@ -221,6 +222,17 @@ class _Pass:
         if loss.warnings is not None:
             for message in loss.warnings(chunk, params):
                 self.warned.setdefault(message.format(**self.names), None)
+        if chunk.weights is not None and "negative weight" not in self.run_flags:
+            negative = np.flatnonzero(chunk.weights < 0)
+            if len(negative):  # accepted, as every framework accepts it; said once
+                self.run_flags.add("negative weight")
+                row = int(negative[0])
+                self.warned.setdefault(
+                    f"{self.names['weights']} row {chunk.start + row + 1} has weight {chunk.weights[row]:g}: "
+                    "a negative weight subtracts that sample's loss; PyTorch, Keras and scikit-learn accept it, "
+                    "and the weighted conventions are computed as written",
+                    None,
+                )
 
     def add(self, chunk: Chunk) -> None:
         loss, params = self.loss, self.params
@@ -378,7 +390,9 @@ def _framework_result(
     convention, note = declared, fw.note or None
     target = conventions.get(declared) if declared else None
     rtol, atol = fw.tolerance(dtype)
-    if target is None or target.value is None or not math.isclose(exact, target.value, rel_tol=rtol, abs_tol=atol):
+    if not math.isfinite(value):
+        convention, note = None, fw.refuses or ("no finite value on these inputs" + (f"; {note}" if note else ""))
+    elif target is None or target.value is None or not math.isclose(exact, target.value, rel_tol=rtol, abs_tol=atol):
         convention = None
         if declared and not note:
             note = f"differs from {declared}"

@@ -206,11 +206,6 @@ class ChunkReader:
         for arr, src in ((y_pred, self.predictions), (y_true, self.labels), (weights, self.weights)):
             if arr is not None and arr.dtype.kind == "f":
                 self._check_finite(arr, src.name, start)
-        if weights is not None and (weights < 0).any():
-            row = int(np.flatnonzero(weights < 0)[0])
-            raise InputError(
-                f"{self.weights.name} row {start + row + 1} has weight {weights[row]:g}; weights must be ≥ 0"
-            )
         return Chunk(y_pred, y_true, weights, start, dtype=self._dtype)
 
     def _floats(self, a: np.ndarray) -> np.ndarray:

@@ -22,15 +22,19 @@ TORCH_POISSON_EPS = 1e-8
 
 
 def _poisson(b: Chunk, p: Params) -> np.ndarray:
-    return b.y_pred - xlogy(b.y_true, b.y_pred)
+    """ŷ − y·log ŷ, nan where a rate is negative: the likelihood needs rates ≥ 0 (PyTorch's log-rates need not)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(b.y_pred < 0, np.nan, b.y_pred - xlogy(b.y_true, b.y_pred))
 
 
 def _keras_poisson(b: Chunk, p: Params) -> np.ndarray:
-    return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + KERAS_EPS), axis=1)
+    with np.errstate(invalid="ignore"):  # a negative rate: log of a negative number is nan, as in Keras
+        return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + KERAS_EPS), axis=1)
 
 
 def _torch_poisson_rates(b: Chunk, p: Params) -> np.ndarray:
-    return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + TORCH_POISSON_EPS), axis=1)
+    with np.errstate(invalid="ignore"):
+        return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + TORCH_POISSON_EPS), axis=1)
 
 
 def _torch_poisson_log_rates(b: Chunk, p: Params) -> np.ndarray:
@@ -44,14 +48,8 @@ def _sklearn_poisson_deviance(b: Chunk, p: Params) -> np.ndarray:
     return np.where((b.y_pred <= 0).any(axis=1), np.nan, np.mean(deviance, axis=1))
 
 
-def _rates_and_counts(b: Chunk, p: Params) -> None:
-    check_domain(
-        b,
-        "predictions",
-        b.y_pred < 0,
-        "poisson expects predicted rates ≥ 0",
-        "if these are log-rates, as PyTorch's PoissonNLLLoss expects by default, exponentiate them first",
-    )
+def _counts(b: Chunk, p: Params) -> None:
+    """Labels must be counts ≥ 0; negative predictions are let through (PyTorch's default reads them as log-rates)."""
     check_domain(b, "labels", b.y_true < 0, "poisson expects labels that are counts ≥ 0")
 
 
@@ -67,9 +65,9 @@ def _positive_rates(
     "poisson",
     kind="element",
     inner="mean",
-    validate=_rates_and_counts,
+    validate=_counts,
     expects="predicted rates ≥ 0 (not log-rates) and labels that are counts ≥ 0, of the same shape (N, K)",
-    undefined="log 0: a predicted rate of 0 where the label is positive",
+    undefined="log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0",
     zero_at_perfect=False,
     domain=_positive_rates,
     pitfalls=(
@@ -116,6 +114,7 @@ def _positive_rates(
             None,
             note="the deviance 2·(y·log(y/ŷ) − y + ŷ), 0 at a perfect prediction; one output only; "
             "raises for a prediction ≤ 0",
+            refuses="scikit-learn raises ValueError for a prediction ≤ 0",
             weighted_call="sklearn.metrics.mean_poisson_deviance(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
             when=lambda p, k: k == 1,
