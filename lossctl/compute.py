@@ -151,11 +151,14 @@ class _FrameworkSums:
 
     def _add_columns(self, fw: Framework, column: ColumnMean32, acc: _Sum, chunk: Chunk, params: Params) -> None:
         """scikit-learn's float32 column means; ``acc`` keeps the float64 sum of the same terms."""
+        own = fw.per_sample == OWN
         with np.errstate(all="ignore"):
-            terms = self.loss.terms(chunk, params) if fw.per_sample == OWN else fw.per_sample(chunk, params)
-            terms = np.array(terms, dtype=np.float32)  # a fresh array: ColumnMean32 writes into it
-            rows = np.mean(terms, axis=1, dtype=np.float64)
-            acc.add(np.sum(rows if chunk.weights is None else rows * chunk.weights))
+            terms = self.loss.terms(chunk, params) if own else fw.per_sample(chunk, params)
+            fresh = isinstance(terms, np.ndarray) and terms.base is None and terms.dtype == np.float32
+            terms = terms if fresh else np.array(terms, dtype=np.float32)  # ColumnMean32 writes into it
+            if not own:  # an OWN entry's float64 sum is the convention total
+                rows = np.mean(terms, axis=1, dtype=np.float64)
+                acc.add(np.sum(rows if chunk.weights is None else rows * chunk.weights))
             column.add(terms, chunk.weights)
 
     def values(self, own_total: float, denominators: dict[str, float], weighted: bool) -> list[tuple[float, float]]:
