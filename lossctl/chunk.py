@@ -20,6 +20,10 @@ class Chunk:
     value labels and weights were all float32 in their files (the float64 arrays
     here then hold float32 values exactly, and ``astype(np.float32)`` gives the
     file's arrays back), else ``"float64"``. Conventions never depend on it.
+    ``file_arrays`` are the same ``(y_pred, y_true, weights)`` as read, in their
+    float32 file dtype, when the reader has them (no cast needed for the
+    frameworks' float32 arithmetic); a chunk made with other values must drop them
+    (``replace(chunk, y_pred=..., file_arrays=None)``).
     """
 
     y_pred: np.ndarray
@@ -28,3 +32,6 @@ class Chunk:
     start: int = 0
     run: dict | None = field(default=None, compare=False, repr=False)
     dtype: str = "float64"
+    file_arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = field(
+        default=None, compare=False, repr=False
+    )

@@ -3,8 +3,9 @@
 A framework called on float32 arrays computes its terms and its sums in float32. Two
 pieces reproduce that here:
 
-* :func:`as_file_dtype` hands a chunk back in the dtype the frameworks see (float32
-  values read from a float32 file round-trip exactly through the float64 chunk).
+* :func:`as_file_dtype` hands a chunk back in the dtype the frameworks see: the reader's
+  float32 arrays when the chunk carries them, else a cast (float32 values read from a
+  float32 file round-trip exactly through the float64 chunk).
 * :class:`ColumnMean32` is scikit-learn's float32 reduction for regression metrics:
   ``np.average(terms, axis=0)`` adds a C-contiguous ``(N, K)`` float32 array row by row
   into one float32 accumulator per column, then ``np.mean`` of the K column means. A
@@ -33,6 +34,13 @@ def as_file_dtype(chunk: Chunk) -> Chunk:
     """``chunk`` with its float arrays in the frameworks' dtype (float32 for float32 files; indices as they are)."""
     if chunk.dtype != "float32":
         return chunk
+    kept = chunk.file_arrays
+    if (
+        kept is not None
+        and len(kept[0]) == len(chunk.y_pred)
+        and all(a is None or a.dtype == np.float32 or a is chunk.y_true for a in kept)
+    ):  # the reader's float32 arrays: no cast
+        return replace(chunk, y_pred=kept[0], y_true=kept[1], weights=kept[2], file_arrays=None)
 
     def f32(a: np.ndarray | None) -> np.ndarray | None:
         return a if a is None or a.dtype.kind in "iub" else a.astype(np.float32)

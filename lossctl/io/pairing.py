@@ -173,6 +173,7 @@ class ChunkReader:
         y_pred = self._floats(parts[0])
         k = y_pred.shape[1]
         label_nan = None
+        dropped_rows = False
         if self.indices:
             raw = parts[1]
             if self.nan == "omit" and raw.dtype.kind == "f":
@@ -198,15 +199,19 @@ class ChunkReader:
             if weights is not None:
                 keep &= ~np.isnan(weights)
             if not keep.all():
+                dropped_rows = True
                 self.dropped += int((~keep).sum())
                 y_pred, y_true = y_pred[keep], y_true[keep]
                 weights = weights[keep] if weights is not None else None
                 if not len(y_pred):
                     return None
+        file_arrays = None
+        if self._dtype == "float32" and not dropped_rows:  # the float32 arrays as read, for the frameworks
+            file_arrays = (parts[0], y_true if self.indices else parts[1], None if weights is None else parts[2][:, 0])
         for arr, src in ((y_pred, self.predictions), (y_true, self.labels), (weights, self.weights)):
             if arr is not None and arr.dtype.kind == "f":
                 self._check_finite(arr, src.name, start)
-        return Chunk(y_pred, y_true, weights, start, dtype=self._dtype)
+        return Chunk(y_pred, y_true, weights, start, dtype=self._dtype, file_arrays=file_arrays)
 
     def _floats(self, a: np.ndarray) -> np.ndarray:
         return a.astype(np.float64, copy=False)
