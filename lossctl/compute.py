@@ -394,7 +394,7 @@ def _framework_result(
     target = conventions.get(declared) if declared else None
     rtol, atol = fw.tolerance(dtype)
     if not math.isfinite(value):
-        convention, note = None, fw.refuses or ("no finite value on these inputs" + (f"; {note}" if note else ""))
+        convention, note = None, fw.nonfinite_note or ("no finite value on these inputs" + (f"; {note}" if note else ""))
     elif target is None or target.value is None or not math.isclose(exact, target.value, rel_tol=rtol, abs_tol=atol):
         convention = None
         if declared and not note:

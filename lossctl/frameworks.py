@@ -80,8 +80,8 @@ class Framework:
     #: axis 0), whose float32 order :class:`~lossctl.emulate.ColumnMean32` reproduces. A callable
     #: ``per_sample`` of a ``"columns"`` entry returns the element terms ``(n, K)``.
     reduce: Literal["samples", "columns"] = "samples"
-    #: what the real framework does where it gives no number (raises), said in the note when the value is not finite
-    refuses: str = ""
+    #: the note when the value is not finite: what the real framework does there (raises, or returns inf/nan)
+    nonfinite_note: str = ""
 
     def applies(self, params: Params, weighted: bool, n_outputs: int) -> bool:
         if weighted and self.weighted_call is None:

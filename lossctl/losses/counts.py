@@ -114,7 +114,7 @@ def _positive_rates(
             None,
             note="the deviance 2·(y·log(y/ŷ) − y + ŷ), 0 at a perfect prediction; one output only; "
             "raises for a prediction ≤ 0",
-            refuses="scikit-learn raises ValueError for a prediction ≤ 0",
+            nonfinite_note="scikit-learn raises ValueError for a prediction ≤ 0",
             weighted_call="sklearn.metrics.mean_poisson_deviance(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
             when=lambda p, k: k == 1,

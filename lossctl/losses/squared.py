@@ -143,7 +143,7 @@ def _non_negative(
             OWN,
             "mean",
             reduce="columns",
-            refuses="scikit-learn raises ValueError for values ≤ -1",
+            nonfinite_note="scikit-learn raises ValueError for values ≤ -1",
             weighted_call="sklearn.metrics.mean_squared_log_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
         ),
