@@ -26,8 +26,8 @@ import numpy as np
 
 from .chunk import Chunk
 from .conventions import BY_NAME, Totals, applicable, get_convention
-from .errors import InputError, UsageError
 from .emulate import ColumnMean32, as_file_dtype
+from .errors import InputError, UsageError
 from .frameworks import OWN, Framework, as_float32
 from .losses import DomainError, Loss
 from .params import Params
@@ -394,7 +394,10 @@ def _framework_result(
     target = conventions.get(declared) if declared else None
     rtol, atol = fw.tolerance(dtype)
     if not math.isfinite(value):
-        convention, note = None, fw.nonfinite_note or ("no finite value on these inputs" + (f"; {note}" if note else ""))
+        convention, note = (
+            None,
+            fw.nonfinite_note or ("no finite value on these inputs" + (f"; {note}" if note else "")),
+        )
     elif target is None or target.value is None or not math.isclose(exact, target.value, rel_tol=rtol, abs_tol=atol):
         convention = None
         if declared and not note:

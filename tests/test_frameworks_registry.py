@@ -128,8 +128,13 @@ def test_framework_calls_on_float32_files_match_the_real_frameworks(oracle, name
         # several chunks: the float32 emulation carries its state across them
         step = max(1, shape[0] // 3)
         chunks = [
-            Chunk(chunk.y_pred[i : i + step], chunk.y_true[i : i + step],
-                  None if w is None else chunk.weights[i : i + step], i, dtype="float32")
+            Chunk(
+                chunk.y_pred[i : i + step],
+                chunk.y_true[i : i + step],
+                None if w is None else chunk.weights[i : i + step],
+                i,
+                dtype="float32",
+            )
             for i in range(0, shape[0], step)
         ]
         report = compute(loss, chunks, params)
@@ -154,8 +159,9 @@ def test_float32_accumulation_is_visible_and_reproduced(oracle):
     y_pred = rng.normal(size=(n, k)).astype(np.float32)
     y_true = (y_pred + rng.normal(scale=0.1, size=(n, k))).astype(np.float32)
     chunks = [
-        Chunk(y_pred[i : i + 65536].astype(np.float64), y_true[i : i + 65536].astype(np.float64), None, i,
-              dtype="float32")
+        Chunk(
+            y_pred[i : i + 65536].astype(np.float64), y_true[i : i + 65536].astype(np.float64), None, i, dtype="float32"
+        )
         for i in range(0, n, 65536)
     ]
     for name in ("mse", "mae"):

@@ -241,8 +241,20 @@ def test_convention_grid(name, squared, kind, primary):
 UNDEFINED = [
     ("mape", [[1.5], [0.5]], [[1.0], [0.0]], "division by a label of 0", 2),
     ("mape", [[0.0], [2.0]], [[0.0], [1.0]], "division by a label of 0", 1),  # 0/0
-    ("poisson", [[1.0, 0.0]], [[1.0, 2.0]], "log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0", 1),
-    ("poisson", [[1.0], [-0.5]], [[1.0], [0.0]], "log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0", 2),
+    (
+        "poisson",
+        [[1.0, 0.0]],
+        [[1.0, 2.0]],
+        "log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0",
+        1,
+    ),
+    (
+        "poisson",
+        [[1.0], [-0.5]],
+        [[1.0], [0.0]],
+        "log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0",
+        2,
+    ),
     ("cosine", [[1.0, 1.0], [0.0, 0.0]], [[1.0, 0.0], [1.0, 1.0]], "0/0: an all-zero row has no direction", 2),
     ("cosine", [[1.0, 1.0]], [[0.0, 0.0]], "0/0: an all-zero row has no direction", 1),
 ]
@@ -514,7 +526,10 @@ def test_domain_error_on_the_command_line(cli, tmp_path):
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("error: poisson expects labels that are counts ≥ 0") and "y.csv row 2 column 1 has -1" in lines[0]
+    assert (
+        lines[0].startswith("error: poisson expects labels that are counts ≥ 0")
+        and "y.csv row 2 column 1 has -1" in lines[0]
+    )
 
 
 def test_msle_below_minus_one_is_undefined_on_the_command_line(cli, tmp_path):
