@@ -27,6 +27,7 @@ import numpy as np
 
 from .chunk import Chunk
 from .conventions import BY_NAME, Totals, applicable, get_convention
+from .emulate import ColumnMean32, as_file_dtype
 from .errors import InputError, UsageError
 from .frameworks import OWN, Framework, as_float32
 from .losses import DomainError, Loss, get_loss
@@ -227,24 +228,46 @@ class _FrameworkSums:
     Entries marked ``OWN`` are the loss's own per-sample values: exact-float64 ones need no
     work at all (their sums are the convention totals); float32 ones share one evaluation of
     the loss on the float32-rounded chunk, skipped when the input is exactly float32 anyway.
+
+    On a float32 file (``dtype="float32"``) PyTorch, scikit-learn and NumPy compute in float32
+    too (:mod:`lossctl.emulate`): their callable entries run on the float32 arrays; scikit-learn's
+    column-wise regression metrics accumulate in float32 exactly as ``np.average`` does; ``OWN``
+    entries of PyTorch and NumPy are the convention rounded to float32 (their sums are accurate
+    to about 1e-7). Each entry also keeps the float64 sum of its terms, its value without the
+    float32 accumulation, to say which convention it computes.
     """
 
-    def __init__(self, loss: Loss, frameworks: list[Framework], float32_exact: bool) -> None:
-        self.loss, self.float32_exact = loss, float32_exact
+    def __init__(self, loss: Loss, frameworks: list[Framework], float32_exact: bool, dtype: str) -> None:
+        self.loss, self.frameworks, self.dtype, self.float32_exact = loss, frameworks, dtype, float32_exact
+        file32 = dtype == "float32"
         self.keys: list[Hashable | None] = []
+        self.columns: list[ColumnMean32 | None] = []
         for fw in frameworks:
             f32 = fw.float32 and not float32_exact  # rounding float32 values to float32 changes nothing
-            if fw.per_sample == OWN:
+            column = file32 and not fw.float32 and fw.reduce == "columns"
+            self.columns.append(ColumnMean32() if column else None)
+            if column:
+                self.keys.append(("columns", id(fw.per_sample)))
+            elif fw.per_sample == OWN:
                 self.keys.append(("own", True) if f32 else None)
             else:
-                self.keys.append((id(fw.per_sample), f32))
-        self.frameworks = frameworks
+                self.keys.append((id(fw.per_sample), f32, file32 and not fw.float32))
         self.sums = [_Sum() for _ in frameworks]
 
     def add(self, chunk: Chunk, params: Params) -> None:
         shared: dict[Hashable, float] = {}
-        for fw, key, acc in zip(self.frameworks, self.keys, self.sums, strict=True):
+        file_chunk: list[Chunk] = []  # the chunk in the file's dtype, made once when needed
+
+        def in_file_dtype() -> Chunk:
+            if not file_chunk:
+                file_chunk.append(as_file_dtype(chunk))
+            return file_chunk[0]
+
+        for fw, key, acc, column in zip(self.frameworks, self.keys, self.sums, self.columns, strict=True):
             if key is None:
+                continue
+            if column is not None:
+                self._add_columns(fw, column, acc, in_file_dtype(), params)
                 continue
             if key not in shared:
                 if key[0] == "own":
@@ -253,27 +276,59 @@ class _FrameworkSums:
                     weights = cast.weights
                     shared[key] = np.sum(l_i if weights is None else l_i * weights)
                 else:
-                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(chunk, params))
+                    source = in_file_dtype() if key[2] else chunk
+                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(source, params))
             acc.add(shared[key])
 
     def merge(self, other: _FrameworkSums) -> None:
-        """Add the sums of another state's rows (the same loss, entries and float32 shortcut)."""
+        """Add the sums of another state's rows (the same loss, entries, dtype and float32 shortcut)."""
         for mine, theirs in zip(self.sums, other.sums, strict=True):
             mine.merge(theirs)
+        for mine, theirs in zip(self.columns, other.columns, strict=True):
+            if mine is not None and theirs is not None:
+                mine.merge(theirs)
 
     def __getstate__(self) -> dict:
         """Picklable: the loss by name and the entries by position (their functions may be lambdas)."""
-        return {"loss": self.loss.name, "entries": _positions(self.loss, self.frameworks),
-                "float32_exact": self.float32_exact, "sums": self.sums}  # fmt: skip
+        return {"loss": self.loss.name, "entries": _positions(self.loss, self.frameworks), "dtype": self.dtype,
+                "float32_exact": self.float32_exact, "sums": self.sums, "columns": self.columns}  # fmt: skip
 
     def __setstate__(self, state: dict) -> None:
         loss = get_loss(state["loss"])
-        self.__init__(loss, [loss.frameworks[i] for i in state["entries"]], state["float32_exact"])
-        self.sums = state["sums"]
+        self.__init__(loss, [loss.frameworks[i] for i in state["entries"]], state["float32_exact"], state["dtype"])
+        self.sums, self.columns = state["sums"], state["columns"]
 
-    def totals(self, own_total: float) -> list[float]:
-        """Each entry's sum of contributions; ``own_total`` is Σ l_i (weighted: Σ w_i·l_i)."""
-        return [own_total if key is None else acc.value for key, acc in zip(self.keys, self.sums, strict=True)]
+    def _add_columns(self, fw: Framework, column: ColumnMean32, acc: _Sum, chunk: Chunk, params: Params) -> None:
+        """scikit-learn's float32 column means; ``acc`` keeps the float64 sum of the same terms."""
+        own = fw.per_sample == OWN
+        with np.errstate(all="ignore"):
+            terms = self.loss.terms(chunk, params) if own else fw.per_sample(chunk, params)
+            fresh = isinstance(terms, np.ndarray) and terms.base is None and terms.dtype == np.float32
+            terms = terms if fresh else np.array(terms, dtype=np.float32)  # ColumnMean32 writes into it
+            if not own:  # an OWN entry's float64 sum is the convention total
+                rows = np.mean(terms, axis=1, dtype=np.float64)
+                acc.add(np.sum(rows if chunk.weights is None else rows * chunk.weights))
+            column.add(terms, chunk.weights)
+
+    def values(
+        self, own_total: float, denominators: dict[str, float], divisor: Callable[[Framework], str], weighted: bool
+    ) -> list[tuple[float, float]]:
+        """Each entry's ``(value, value without float32 accumulation)``; ``own_total`` is Σ l_i (weighted Σ w_i·l_i);
+        ``divisor(fw)`` names the entry's key in ``denominators``."""
+        out = []
+        for fw, key, acc, column in zip(self.frameworks, self.keys, self.sums, self.columns, strict=True):
+            total = own_total if key is None or (column is not None and fw.per_sample == OWN) else acc.value
+            denominator = denominators[divisor(fw)]
+            exact = total / denominator if denominator else math.nan
+            value = exact
+            if column is not None:
+                value = column.value(weighted and fw.weighted_divisor == "sum(w)")
+                if weighted and fw.weighted_divisor == "N":  # not a scikit-learn form; keep the float64 value
+                    value = exact
+            elif self.dtype == "float32" and not fw.float32 and math.isfinite(exact):
+                value = float(np.float32(exact))  # the framework returns a float32 scalar
+            out.append((value, exact))
+        return out
 
 
 def _onehot(indices: np.ndarray, k: int) -> np.ndarray:
@@ -343,6 +398,7 @@ class _Pass:
         self.selected: list[str] | None = None  # the conventions the report shows (None: all)
         self.ignored = 0  # rows labelled --ignore-index, left out of every sum and divisor
         self.sum_class_w = _Sum()
+        self.run_flags: set[str] = set()
         self.class_weights = None
         if params.class_weights is not None and loss.class_weighted:
             self.class_weights = np.asarray(params.class_weights, dtype=np.float64)
@@ -357,7 +413,7 @@ class _Pass:
             return chunk, None
         self.ignored += int(len(kept) - kept.sum())
         weights = None if chunk.weights is None else chunk.weights[kept]
-        kept_chunk = replace(chunk, y_pred=chunk.y_pred[kept], y_true=chunk.y_true[kept], weights=weights)
+        kept_chunk = replace(chunk, y_pred=chunk.y_pred[kept], y_true=chunk.y_true[kept], weights=weights, file_arrays=None)
         return kept_chunk, np.flatnonzero(kept)
 
     def start(self, chunk: Chunk, float32_exact: Callable[[], bool]) -> None:
@@ -365,7 +421,7 @@ class _Pass:
         self.weighted = chunk.weights is not None
         n_outputs = chunk.y_pred.shape[1]
         self.frameworks = [fw for fw in self.loss.frameworks if fw.applies(self.params, self.weighted, n_outputs)]
-        self.fw_sums = _FrameworkSums(self.loss, self.frameworks, float32_exact())
+        self.fw_sums = _FrameworkSums(self.loss, self.frameworks, float32_exact(), chunk.dtype)
 
     def check(self, chunk: Chunk) -> None:
         """The loss's domain check (an error naming the file) and its warnings (kept once each)."""
@@ -378,6 +434,17 @@ class _Pass:
         if loss.warnings is not None:
             for message in loss.warnings(chunk, params):
                 self.warned.setdefault(message.format(**self.names), None)
+        if chunk.weights is not None and "negative weight" not in self.run_flags:
+            negative = np.flatnonzero(chunk.weights < 0)
+            if len(negative):  # accepted, as every framework accepts it; said once
+                self.run_flags.add("negative weight")
+                row = int(negative[0])
+                self.warned.setdefault(
+                    f"{self.names['weights']} row {chunk.start + row + 1} has weight {chunk.weights[row]:g}: "
+                    "a negative weight subtracts that sample's loss; PyTorch, Keras and scikit-learn accept it, "
+                    "and the weighted conventions are computed as written",
+                    None,
+                )
 
     def add(self, chunk: Chunk) -> None:
         loss, params = self.loss, self.params
@@ -494,18 +561,21 @@ class _Pass:
         own_total = totals.weighted_total if weighted else self.total.value
         if loss.kind == "element" and loss.inner == "mean" and not weighted:
             own_total = self.total.value / self.n_outputs  # Σ l_i when l_i is the mean of K terms
-        results = []
-        for fw, fw_total in zip(self.frameworks, self.fw_sums.totals(own_total), strict=True):
-            divisor = fw.weighted_divisor if weighted else "N"
+        denominators = {"N": self.n_rows, "sum(w)": totals.sum_w, "sum(w[y])": totals.sum_class_w}
+
+        def divisor(fw: Framework) -> str:
             if fw.declared(weighted, self.params) == "class_weighted_mean":
-                divisor = "sum(w[y])"
-            denominator = {"N": self.n_rows, "sum(w)": totals.sum_w, "sum(w[y])": totals.sum_class_w}[divisor]
-            value = fw_total / denominator if denominator else math.nan
-            if fw.reduce is not None:
-                value = float(fw.reduce(totals))
+                return "sum(w[y])"
+            return fw.weighted_divisor if weighted else "N"
+
+        results = []
+        values = self.fw_sums.values(own_total, denominators, divisor, weighted)
+        for fw, (value, exact) in zip(self.frameworks, values, strict=True):
+            if fw.from_totals is not None:
+                value = exact = float(fw.from_totals(totals))
             elif loss.finish is not None:
-                value = float(loss.finish(value))
-            results.append(_framework_result(fw, value, self.params, weighted, by_name))
+                value, exact = float(loss.finish(value)), float(loss.finish(exact))
+            results.append(_framework_result(fw, value, exact, self.params, weighted, by_name, self.fw_sums.dtype))
         return results
 
 
@@ -571,7 +641,7 @@ def accumulate(
     shows_rows = selected is None or "per_sample" in selected
     need_vector = keep_per_sample and shows_rows
     need_columns = loss.kind == "element" and (
-        selected is None or "per_output" in selected or any(fw.reduce for fw in loss.frameworks)
+        selected is None or "per_output" in selected or any(fw.from_totals for fw in loss.frameworks)
     )
     acc = _Pass(
         loss,
@@ -698,20 +768,39 @@ def _select(loss: Loss, by_name: dict[str, ConventionResult], selected: list[str
     return [by_name[s] for s in selected]
 
 
+def _relative(value: float, target: float) -> str:
+    """How far ``value`` is from ``target``, relative, to one digit: ``5e-4``."""
+    return f"{abs(value - target) / (abs(target) or 1.0):.0e}".replace("e-0", "e-").replace("e+0", "e+")
+
+
 def _framework_result(
-    fw: Framework, value: float, params: Params, weighted: bool, conventions: dict[str, ConventionResult]
+    fw: Framework,
+    value: float,
+    exact: float,
+    params: Params,
+    weighted: bool,
+    conventions: dict[str, ConventionResult],
+    dtype: str = "float64",
 ) -> FrameworkResult:
+    """The entry's row: ``value`` as the framework returns it; ``exact``, the same without float32 accumulation,
+    decides which convention it computes (to the entry's tolerance on ``dtype``)."""
     declared = fw.declared(weighted, params)
     convention, note = declared, fw.note or None
     target = conventions.get(declared) if declared else None
-    if (
-        target is None
-        or target.value is None
-        or not math.isclose(value, target.value, rel_tol=fw.rtol, abs_tol=fw.atol)
-    ):
+    rtol, atol = fw.tolerance(dtype)
+    if not math.isfinite(value):
+        convention, note = (
+            None,
+            fw.nonfinite_note or ("no finite value on these inputs" + (f"; {note}" if note else "")),
+        )
+    elif target is None or target.value is None or not math.isclose(exact, target.value, rel_tol=rtol, abs_tol=atol):
         convention = None
         if declared and not note:
             note = f"differs from {declared}"
     elif fw.float32:
         note = "computed in float32" + (f"; {note}" if note else "")
+    elif dtype == "float32" and value != target.value:
+        what = "float32 accumulation" if fw.reduce == "columns" else "float32 arithmetic"
+        off = f"{what}: differs from {declared} by {_relative(value, target.value)} relative"
+        note = off + (f"; {note}" if note else "")
     return FrameworkResult(fw.framework, fw.api, fw.render_call(params, weighted), value, convention, note)

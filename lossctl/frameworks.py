@@ -112,7 +112,14 @@ class Framework:
     class_divisor: bool = False
     #: a value computed from the totals rather than from per-sample sums (scikit-learn's mean of per-output
     #: roots); the entry then has no per-sample contributions
-    reduce: Callable | None = None
+    from_totals: Callable | None = None
+    #: how the framework reduces: ``"samples"``, a mean of per-sample values; ``"columns"``, scikit-learn's
+    #: regression metrics, the mean over outputs of each output's mean over samples (``np.average`` along
+    #: axis 0), whose float32 order :class:`~lossctl.emulate.ColumnMean32` reproduces. A callable
+    #: ``per_sample`` of a ``"columns"`` entry returns the element terms ``(n, K)``.
+    reduce: Literal["samples", "columns"] = "samples"
+    #: the note when the value is not finite: what the real framework does there (raises, or returns inf/nan)
+    nonfinite_note: str = ""
 
     def applies(self, params: Params, weighted: bool, n_outputs: int) -> bool:
         if weighted and self.weighted_call is None:
@@ -142,6 +149,8 @@ class Framework:
             chunk = as_float32(chunk)
         with np.errstate(all="ignore"):
             values = np.asarray(self.per_sample(chunk, params), dtype=np.float64)
+            if self.reduce == "columns":
+                values = np.mean(values, axis=1)
             if chunk.weights is not None:
                 values = values * chunk.weights
         return values
@@ -155,3 +164,13 @@ class Framework:
     def atol(self) -> float:
         """Absolute slack for values near 0: float32 logs carry ~1e-7 absolute error."""
         return 2e-7 if self.float32 else 1e-15
+
+    def tolerance(self, dtype: str = "float64") -> tuple[float, float]:
+        """``(rtol, atol)`` to which the real framework reproduces this value on arrays of ``dtype``.
+
+        On float32 files scikit-learn is reproduced to 1e-6 (bit for bit where it reduces by columns),
+        PyTorch and NumPy to 2e-6 (their float32 sums are not bit-reproducible), Keras as always.
+        """
+        if self.float32 or dtype != "float32":
+            return self.rtol, self.atol
+        return (1e-6 if self.framework == "sklearn" else 2e-6), 2e-7

@@ -49,6 +49,7 @@ MERGE: dict[str, Callable | None] = {
     "extremes": _either,  # both set: merged as an accumulator
     "ignored": operator.add,  # rows labelled --ignore-index
     "class_weights": None,
+    "run_flags": lambda mine, theirs: mine | theirs,  # warnings said once per pass
 }
 
 

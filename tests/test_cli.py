@@ -155,10 +155,19 @@ def test_weights_of_the_wrong_length(cli, tmp_path):
     assert_error(cli("mse", PREDS, LABELS, "-w", str(w)), "w.csv has 3 weights", "2 rows")
 
 
-def test_negative_weight(cli, tmp_path):
+def test_negative_weight_is_computed_with_a_warning(cli, tmp_path):
+    """Every framework accepts negative sample weights, so lossctl computes them too (issue 11 part 4)."""
     w = tmp_path / "w.csv"
     w.write_text("1\n-2\n")
-    assert_error(cli("mse", PREDS, LABELS, "-w", str(w)), "w.csv row 2", "≥ 0")
+    result = cli("mse", PREDS, LABELS, "-w", str(w), "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "w.csv row 2 has weight -2: a negative weight subtracts that sample's loss" in result.stderr
+    doc = json.loads(result.stdout)
+    by_name = {c["name"]: c["value"] for c in doc["conventions"]}
+    # hand: per-sample losses 0.010 and 0.037; (1·0.010 − 2·0.037) / (1 − 2) = 0.064
+    assert by_name["weighted_mean"] == pytest.approx(0.064, rel=1e-12)
+    sklearn_row = next(f for f in doc["frameworks"] if f["framework"] == "sklearn")
+    assert sklearn_row["value"] == pytest.approx(0.064, rel=1e-12) and sklearn_row["convention"] == "weighted_mean"
 
 
 def test_stdin_for_one_input(cli):

@@ -72,7 +72,8 @@ def test_first_line_names_the_convention_its_n_and_the_frameworks(cli):
     first = table_at(cli, 120, "mse").splitlines()[0]
     assert first == "mse = 0.0235   (mean: ÷ N·K = 20 elements; what PyTorch, Keras, scikit-learn report)"
     first = table_at(cli, 120, "cce").splitlines()[0]
-    assert first == "cce = 0.619235   (batch_mean: ÷ N = 4 samples; what Keras, scikit-learn report)"
+    # PyTorch too: cross_entropy(torch.log(p), y) on probability targets (issue 11 part 3)
+    assert first == "cce = 0.619235   (batch_mean: ÷ N = 4 samples; what PyTorch, Keras, scikit-learn report)"
 
 
 def test_first_line_without_the_primary_convention(cli):

@@ -125,3 +125,83 @@ def test_framework_calls_and_conventions_match_the_real_frameworks(oracle, name)
     assert refused < len(_param_sets(loss)) * len(SHAPES), f"{name}: every option combination was refused"
     never = sorted(key for key in applied_wide - met_wide if key[0] not in UP_TO_EPSILON)
     assert never == [], f"{name}: declared conventions the real framework never equals with K ≥ 2"
+
+
+# --- float32 files: every entry on the arrays in their file dtype --------------------------------------------
+
+#: shapes for float32 inputs; the large one makes float32 accumulation visible (scikit-learn's column sums)
+SHAPES_32 = [(1, 1), (9, 2), (48, 10), (40000, 3)]
+
+
+def _inputs32(loss: Loss, shape: tuple[int, int], params: Params, weighted: bool):
+    """Float32 inputs (class indices stay int64), and the chunk lossctl builds from them (float64 values)."""
+    y_pred, y_true, w = _inputs(loss, shape, params, weighted)
+    y_pred = y_pred.astype(np.float32)
+    if loss.labels != "indices":
+        y_true = y_true.astype(np.float32)
+    w = None if w is None else w.astype(np.float32)
+    chunk = Chunk(
+        y_pred.astype(np.float64),
+        y_true if loss.labels == "indices" else y_true.astype(np.float64),
+        None if w is None else w.astype(np.float64),
+        dtype="float32",
+    )
+    return y_pred, y_true, w, chunk
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_framework_calls_on_float32_files_match_the_real_frameworks(oracle, name):
+    loss = LOSSES[name]
+    for params, weighted, shape in itertools.product(_param_sets(loss), (False, True), SHAPES_32):
+        if shape[1] < loss.min_outputs:
+            continue
+        y_pred, y_true, w, chunk = _inputs32(loss, shape, params, weighted)
+        # several chunks: the float32 emulation carries its state across them
+        step = max(1, shape[0] // 3)
+        chunks = [
+            Chunk(
+                chunk.y_pred[i : i + step],
+                chunk.y_true[i : i + step],
+                None if w is None else chunk.weights[i : i + step],
+                i,
+                dtype="float32",
+            )
+            for i in range(0, shape[0], step)
+        ]
+        report = compute(loss, chunks, params)
+        entries = [fw for fw in loss.frameworks if fw.applies(params, weighted, shape[1])]
+        for fw, r in zip(entries, report.frameworks, strict=True):
+            where = f"{name} {shape} {params} weighted={weighted}: {r.call}"
+            real = oracle(r.call, y_pred, y_true, w)
+            rtol, atol = fw.tolerance("float32")
+            assert_allclose(r.value, real, rtol=rtol, atol=atol, err_msg=where)
+            declared = fw.declared(weighted)
+            if r.convention is not None:
+                assert r.convention == declared, where
+                target = report.convention(declared).value
+                if real != target and not fw.float32:
+                    assert r.note and "float32" in r.note, where
+
+
+def test_float32_accumulation_is_visible_and_reproduced(oracle):
+    """scikit-learn's float32 column sums move mse/mae off the float64 mean; lossctl gives its number bit for bit."""
+    rng = np.random.default_rng(5)
+    n, k = 300_000, 4
+    y_pred = rng.normal(size=(n, k)).astype(np.float32)
+    y_true = (y_pred + rng.normal(scale=0.1, size=(n, k))).astype(np.float32)
+    chunks = [
+        Chunk(
+            y_pred[i : i + 65536].astype(np.float64), y_true[i : i + 65536].astype(np.float64), None, i, dtype="float32"
+        )
+        for i in range(0, n, 65536)
+    ]
+    for name in ("mse", "mae"):
+        report = compute(LOSSES[name], chunks, Params())
+        mean = report.convention("mean").value
+        row = next(r for r in report.frameworks if r.framework == "sklearn")
+        real = oracle(row.call, y_pred, y_true)
+        assert row.value == real  # bit for bit
+        assert abs(real - mean) / mean > 1e-6  # the accumulation is visible: not a vacuous pass
+        assert row.convention == "mean" and row.note.startswith("float32 accumulation: differs from mean by")
+        torch_row = next(r for r in report.frameworks if r.framework == "pytorch")
+        assert_allclose(torch_row.value, oracle(torch_row.call, y_pred, y_true), rtol=2e-6)

@@ -241,7 +241,20 @@ def test_convention_grid(name, squared, kind, primary):
 UNDEFINED = [
     ("mape", [[1.5], [0.5]], [[1.0], [0.0]], "division by a label of 0", 2),
     ("mape", [[0.0], [2.0]], [[0.0], [1.0]], "division by a label of 0", 1),  # 0/0
-    ("poisson", [[1.0, 0.0]], [[1.0, 2.0]], "log 0: a predicted rate of 0 where the label is positive", 1),
+    (
+        "poisson",
+        [[1.0, 0.0]],
+        [[1.0, 2.0]],
+        "log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0",
+        1,
+    ),
+    (
+        "poisson",
+        [[1.0], [-0.5]],
+        [[1.0], [0.0]],
+        "log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0",
+        2,
+    ),
     ("cosine", [[1.0, 1.0], [0.0, 0.0]], [[1.0, 0.0], [1.0, 1.0]], "0/0: an all-zero row has no direction", 2),
     ("cosine", [[1.0, 1.0]], [[0.0, 0.0]], "0/0: an all-zero row has no direction", 1),
 ]
@@ -291,22 +304,6 @@ def test_undefined_reaches_json_as_null(tmp_path):
 @pytest.mark.parametrize(
     "name,y_pred,y_true,message",
     [
-        (
-            "msle",
-            [[0.5, -1.0]],
-            [[0.5, 0.5]],
-            "msle takes log(1 + x), which needs every value > -1; "
-            "predictions row 1 column 2 has -1 (msle suits non-negative targets such as counts or prices)",
-        ),
-        ("msle", [[0.5], [0.5]], [[0.5], [-3.0]], "labels row 2 column 1 has -3"),
-        (
-            "poisson",
-            [[0.5], [-0.1]],
-            [[1.0], [1.0]],
-            "poisson expects predicted rates ≥ 0; predictions row 2 "
-            "column 1 has -0.1 (if these are log-rates, as PyTorch's PoissonNLLLoss expects by default, "
-            "pass --log-input)",
-        ),
         ("poisson", [[0.5, 0.5]], [[1.0, -2.0]], "poisson expects labels that are counts ≥ 0; labels row 1 column 2"),
     ],
 )
@@ -533,13 +530,30 @@ def test_delta_is_only_an_option_of_huber(cli, files):
 
 def test_domain_error_on_the_command_line(cli, tmp_path):
     preds, labels = tmp_path / "p.csv", tmp_path / "y.csv"
-    preds.write_text("0.5\n-1.5\n")
-    labels.write_text("1\n1\n")
-    result = cli("msle", str(preds), str(labels))
+    preds.write_text("0.5\n1.5\n")
+    labels.write_text("1\n-1\n")
+    result = cli("poisson", str(preds), str(labels))
     assert result.exit_code == 2 and result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("error: msle takes log(1 + x)") and "p.csv row 2 column 1 has -1.5" in lines[0]
+    assert (
+        lines[0].startswith("error: poisson expects labels that are counts ≥ 0")
+        and "y.csv row 2 column 1 has -1" in lines[0]
+    )
+
+
+def test_msle_below_minus_one_is_undefined_on_the_command_line(cli, tmp_path):
+    """Keras computes msle on any value, so lossctl shows the rows instead of refusing (issue 11 part 4)."""
+    preds, labels = tmp_path / "p.csv", tmp_path / "y.csv"
+    preds.write_text("0.5\n-1.5\n")
+    labels.write_text("1\n1\n")
+    result = cli("msle", str(preds), str(labels), "-f", "json")
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    mean = next(c for c in doc["conventions"] if c["name"] == "mean")
+    assert mean["value"] is None and mean["note"] == "undefined: log(1 + x) of a value ≤ -1 (first at row 2)"
+    keras = next(f for f in doc["frameworks"] if f["framework"] == "keras")
+    assert keras["value"] is not None and math.isfinite(keras["value"])
 
 
 @pytest.mark.parametrize("name", list(LOSSES))

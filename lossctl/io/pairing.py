@@ -139,10 +139,21 @@ class ChunkReader:
         self.ignore_index = ignore_index  # the one label allowed outside [0, K) (--ignore-index)
         self.dropped = 0
         self.first_row = first_row  # the global row of the first row read (a worker's row range)
+        self._dtype = self.framework_dtype
 
     @property
     def dtype(self) -> str:
         return self.predictions.dtype
+
+    @property
+    def framework_dtype(self) -> str:
+        """The dtype the frameworks compute in: float32 when every float input is float32 in its file.
+
+        Class indices do not count (they stay integers); any other mix is promoted to float64 by
+        NumPy, scikit-learn and PyTorch alike, so it is float64.
+        """
+        sources = [self.predictions, self.weights] + ([] if self.indices else [self.labels])
+        return "float32" if all(s.dtype == "float32" for s in sources if s is not None) else "float64"
 
     @property
     def float32_exact(self) -> bool:
@@ -195,6 +206,7 @@ class ChunkReader:
         y_pred = self._floats(parts[0], self.predictions.name, start)
         k = y_pred.shape[1]
         label_nan = None
+        dropped_rows = False
         if self.indices:
             raw = parts[1]
             if self.nan == "omit" and raw.dtype.kind == "f":
@@ -220,20 +232,19 @@ class ChunkReader:
             if weights is not None:
                 keep &= ~np.isnan(weights)
             if not keep.all():
+                dropped_rows = True
                 self.dropped += int((~keep).sum())
                 y_pred, y_true = y_pred[keep], y_true[keep]
                 weights = weights[keep] if weights is not None else None
                 if not len(y_pred):
                     return None
+        file_arrays = None
+        if self._dtype == "float32" and not dropped_rows:  # the float32 arrays as read, for the frameworks
+            file_arrays = (parts[0], y_true if self.indices else parts[1], None if weights is None else parts[2][:, 0])
         for arr, src in ((y_pred, self.predictions), (y_true, self.labels), (weights, self.weights)):
             if arr is not None and arr.dtype.kind == "f":
                 self._check_finite(arr, src.name, start)
-        if weights is not None and (weights < 0).any():
-            row = int(np.flatnonzero(weights < 0)[0])
-            raise InputError(
-                f"{self.weights.name} row {start + row + 1} has weight {weights[row]:g}; weights must be ≥ 0"
-            )
-        return Chunk(y_pred, y_true, weights, start)
+        return Chunk(y_pred, y_true, weights, start, dtype=self._dtype, file_arrays=file_arrays)
 
     def _floats(self, a: np.ndarray, name: str, start: int) -> np.ndarray:
         _check_exact(a, name, start)

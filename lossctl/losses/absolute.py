@@ -63,6 +63,7 @@ def _abs_error(b: Chunk, p: Params) -> np.ndarray:
             "sklearn.metrics.mean_absolute_error(y_true, y_pred)",
             OWN,
             "mean",
+            reduce="columns",
             weighted_call="sklearn.metrics.mean_absolute_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
         ),
@@ -85,7 +86,8 @@ def _keras_mape(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _sklearn_mape(b: Chunk, p: Params) -> np.ndarray:
-    return np.mean(np.abs(b.y_pred - b.y_true) / np.maximum(np.abs(b.y_true), SKLEARN_EPS), axis=1)
+    """scikit-learn's element terms (it reduces by columns): |ŷ − y| / max(|y|, float64 eps), in the file's dtype."""
+    return np.abs(b.y_pred - b.y_true) / np.maximum(np.abs(b.y_true), SKLEARN_EPS)
 
 
 def _nonzero_labels(
@@ -129,6 +131,7 @@ def _nonzero_labels(
             "sklearn.metrics.mean_absolute_percentage_error(y_true, y_pred)",
             _sklearn_mape,
             None,
+            reduce="columns",
             note="sklearn MAPE is a fraction, not a percent (mean / 100); divides by max(|y|, 2.2e-16)",
             weighted_call="sklearn.metrics.mean_absolute_percentage_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",

@@ -32,15 +32,18 @@ def _stirling(y: np.ndarray, p: Params) -> np.ndarray | float:
 def _poisson(b: Chunk, p: Params) -> np.ndarray:
     if p.log_input:
         return np.exp(b.y_pred) - b.y_true * b.y_pred + _stirling(b.y_true, p)
-    return b.y_pred - xlogy(b.y_true, b.y_pred) + _stirling(b.y_true, p)
+    with np.errstate(invalid="ignore"):  # ŷ − y·log ŷ, nan where a rate is negative: the likelihood needs rates ≥ 0
+        return np.where(b.y_pred < 0, np.nan, b.y_pred - xlogy(b.y_true, b.y_pred)) + _stirling(b.y_true, p)
 
 
 def _keras_poisson(b: Chunk, p: Params) -> np.ndarray:
-    return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + KERAS_EPS), axis=1)
+    with np.errstate(invalid="ignore"):  # a negative rate: log of a negative number is nan, as in Keras
+        return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + KERAS_EPS), axis=1)
 
 
 def _torch_poisson_rates(b: Chunk, p: Params) -> np.ndarray:
-    return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + TORCH_POISSON_EPS) + _stirling(b.y_true, p), axis=1)
+    with np.errstate(invalid="ignore"):
+        return np.mean(b.y_pred - b.y_true * np.log(b.y_pred + TORCH_POISSON_EPS) + _stirling(b.y_true, p), axis=1)
 
 
 def _torch_poisson_log_rates(b: Chunk, p: Params) -> np.ndarray:
@@ -54,17 +57,10 @@ def _sklearn_poisson_deviance(b: Chunk, p: Params) -> np.ndarray:
     return np.where((b.y_pred <= 0).any(axis=1), np.nan, np.mean(deviance, axis=1))
 
 
-def _rates_and_counts(b: Chunk, p: Params) -> None:
-    if p.log_input:  # log-rates are any real number
-        check_domain(b, "labels", b.y_true < 0, "poisson expects labels that are counts ≥ 0")
-        return
-    check_domain(
-        b,
-        "predictions",
-        b.y_pred < 0,
-        "poisson expects predicted rates ≥ 0",
-        "if these are log-rates, as PyTorch's PoissonNLLLoss expects by default, pass --log-input",
-    )
+def _counts(b: Chunk, p: Params) -> None:
+    """Labels must be counts ≥ 0; negative predictions are let through (PyTorch's default reads them as
+    log-rates): without --log-input the conventions are undefined there and the framework rows say what
+    each framework returns."""
     check_domain(b, "labels", b.y_true < 0, "poisson expects labels that are counts ≥ 0")
 
 
@@ -96,9 +92,10 @@ def _positive_rates(
             "scikit-learn's deviance does not change (its row stays).",
         ),
     ),
-    validate=_rates_and_counts,
+    validate=_counts,
     expects="predicted rates ≥ 0 (log-rates with --log-input) and labels that are counts ≥ 0, of the same shape (N, K)",
-    undefined="log 0: a predicted rate of 0 where the label is positive",
+    undefined="log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0 "
+    "(pass --log-input if the predictions are log-rates)",
     zero_at_perfect=False,
     domain=_positive_rates,
     pitfalls=(
@@ -157,6 +154,7 @@ def _positive_rates(
             None,
             note="the deviance 2·(y·log(y/ŷ) − y + ŷ), 0 at a perfect prediction; one output only; "
             "raises for a prediction ≤ 0",
+            nonfinite_note="scikit-learn raises ValueError for a prediction ≤ 0",
             weighted_call="sklearn.metrics.mean_poisson_deviance(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
             when=lambda p, k: k == 1 and not p.log_input,

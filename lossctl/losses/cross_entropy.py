@@ -15,7 +15,6 @@ from ..frameworks import (
     KERAS_EPS,
     KERAS_ONE_MINUS_EPS,
     KERAS_SAMPLE_WEIGHT,
-    SKLEARN_EPS,
     Framework,
 )
 from ..params import CLASS_WEIGHTS, IGNORE_INDEX, LABEL_SMOOTHING, LOGITS, POS_WEIGHT, Params
@@ -104,6 +103,11 @@ def _probs(p: Params, k: int) -> bool:
     return not p.logits and k >= 2
 
 
+def _plain_probs(p: Params, k: int) -> bool:
+    """Probabilities and none of the options: the rows whose calls pass no option."""
+    return _probs(p, k) and not p.label_smoothing and p.class_weights is None and p.ignore_index is None
+
+
 def _class_scores(rng: np.random.Generator, shape: tuple[int, int], p: Params) -> np.ndarray:
     """Scores with --logits, else rows of probabilities summing to 1."""
     n, k = shape
@@ -126,10 +130,41 @@ def _torch_ce(b: Chunk, p: Params) -> np.ndarray:
     return np.sum(weighted_ce(b, p, _log_probs(b, p)), axis=1)
 
 
-def _sklearn_log_loss(b: Chunk, p: Params) -> np.ndarray:
-    """log_loss: clip to [eps, 1 − eps] (float64 eps), no renormalization; hard labels only (else nan)."""
+def _torch_ce_log_p(b: Chunk, p: Params) -> np.ndarray:
+    """cross_entropy(torch.log(p), y) with probability targets: log_softmax(log p) = log(p / Σp), no epsilon.
+
+    A zero probability is log 0 = −inf: the sample's loss is inf where its label is positive there and
+    nan where the label is 0 (0·(−inf)), as PyTorch returns.
+    """
     y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
-    q = np.clip(b.y_pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_q = np.log(b.y_pred) - np.log(np.sum(b.y_pred, axis=1, keepdims=True))
+        return -np.sum(y * log_q, axis=1)
+
+
+def _torch_ce_mistake(b: Chunk, p: Params) -> np.ndarray:
+    """cross_entropy(p, y) on probabilities: the probabilities are taken as logits, softmax applied again."""
+    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
+    return np.sum(xlog(y, log_softmax(b.y_pred)), axis=1)
+
+
+_MISTAKE = "probabilities taken as logits: not a cross-entropy of these probabilities"
+
+
+def _sklearn_eps(a: np.ndarray) -> tuple[np.floating, np.floating]:
+    """log_loss's clip bounds: ``finfo(dtype).eps`` of the predictions and ``1 − eps`` in that dtype.
+
+    2.2e-16 for float64 files; 1.19e-7 for float32 files, so a hard wrong prediction costs
+    −log(1.19e-7) = 15.94 there, not −log(2.2e-16) = 36.04.
+    """
+    eps = np.finfo(a.dtype).eps if a.dtype.kind == "f" else np.finfo(np.float64).eps
+    return eps, a.dtype.type(1) - eps if a.dtype.kind == "f" else 1 - eps
+
+
+def _sklearn_log_loss(b: Chunk, p: Params) -> np.ndarray:
+    """log_loss: clip to [eps, 1 − eps] (eps of the file's dtype), no renormalization; hard labels only (else nan)."""
+    y = b.y_true if b.y_true.ndim == 2 else onehot(b.y_true, b.y_pred.shape[1])
+    q = np.clip(b.y_pred, *_sklearn_eps(b.y_pred))
     return np.where(hard_rows(y), np.sum(xlog(y, np.log(q)), axis=1), np.nan)
 
 
@@ -193,6 +228,25 @@ def _onehot_domain(
             when=_logits,
         ),
         Framework(
+            "pytorch",
+            "torch.nn.CrossEntropyLoss() on torch.log(p)",
+            # the module form, torch.tensor: the call fits one line of an 80-column table
+            "torch.nn.CrossEntropyLoss()(torch.tensor(y_pred).log(), torch.tensor(y_true))",
+            _torch_ce_log_p,
+            "batch_mean",
+            nonfinite_note="no epsilon: a zero probability is log 0 = -inf, so inf (positive label) or nan (label 0)",
+            when=_plain_probs,
+        ),
+        Framework(
+            "pytorch",
+            "torch.nn.CrossEntropyLoss() on p (mistake)",
+            "torch.nn.functional.cross_entropy(torch.tensor(y_pred), torch.tensor(y_true))",
+            _torch_ce_mistake,
+            None,
+            note=_MISTAKE,
+            when=_plain_probs,
+        ),
+        Framework(
             "keras",
             "keras.losses.CategoricalCrossentropy()",
             "keras.losses.CategoricalCrossentropy({keras_ls_only})(y_true, y_pred)",
@@ -220,7 +274,7 @@ def _onehot_domain(
             "sklearn.metrics.log_loss(y_true, y_pred)",
             _sklearn_log_loss,
             "batch_mean",
-            note="clips to [2.2e-16, 1-2.2e-16], no renormalization; hard labels only",
+            note="clips at finfo(dtype).eps, no renormalization; hard labels only",
             weighted_call="sklearn.metrics.log_loss(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
             when=lambda p, k: _probs(p, k) and plain(p),
@@ -309,6 +363,15 @@ def _index_domain(
             when=lambda p, k: _probs(p, k) and not p.label_smoothing,
         ),
         Framework(
+            "pytorch",
+            "torch.nn.CrossEntropyLoss() on p (mistake)",
+            "torch.nn.functional.cross_entropy(torch.tensor(y_pred), torch.tensor(y_true))",
+            _torch_ce_mistake,
+            None,
+            note=_MISTAKE,
+            when=_plain_probs,
+        ),
+        Framework(
             "keras",
             "keras.losses.SparseCategoricalCrossentropy()",
             "keras.losses.SparseCategoricalCrossentropy({keras_ignore_only})(y_true, y_pred)",
@@ -337,7 +400,7 @@ def _index_domain(
             "sklearn.metrics.log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1]))",
             _sklearn_log_loss,
             "batch_mean",
-            note="clips to [2.2e-16, 1-2.2e-16], no renormalization",
+            note="clips at finfo(dtype).eps, no renormalization",
             weighted_call="sklearn.metrics.log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1]), "
             "sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
@@ -380,8 +443,9 @@ def _torch_bce(b: Chunk, p: Params) -> np.ndarray:
 def _sklearn_bce(b: Chunk, p: Params) -> np.ndarray:
     """log_loss on one column: [1 − p, p], each clipped to [eps, 1 − eps]; hard labels only (else nan)."""
     y, pred = b.y_true[:, 0], b.y_pred[:, 0]
-    q1 = np.clip(pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
-    q0 = np.clip(1 - pred, SKLEARN_EPS, 1 - SKLEARN_EPS)
+    bounds = _sklearn_eps(pred)
+    q1 = np.clip(pred, *bounds)
+    q0 = np.clip(1 - pred, *bounds)
     return np.where(y == 1, -np.log(q1), np.where(y == 0, -np.log(q0), np.nan))
 
 
@@ -480,7 +544,7 @@ def _binary_domain(
             "sklearn.metrics.log_loss(y_true[:, 0], y_pred[:, 0], labels=[0, 1])",
             _sklearn_bce,
             "mean",
-            note="clips to [2.2e-16, 1-2.2e-16]; hard 0/1 labels only",
+            note="clips at finfo(dtype).eps; hard 0/1 labels only",
             weighted_call="sklearn.metrics.log_loss(y_true[:, 0], y_pred[:, 0], labels=[0, 1], "
             "sample_weight=sample_weight)",
             weighted_divisor="sum(w)",

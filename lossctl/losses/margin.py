@@ -13,6 +13,7 @@ from ..params import Params
 from ._numerics import (
     DEFAULT,
     hard_rows,
+    onehot,
 )
 from ._registry import DomainError, check_domain, register
 
@@ -177,11 +178,18 @@ def squared_hinge(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _validate_categorical_hinge(b: Chunk, p: Params) -> None:
+    """Two classes at least; a label row that is not one-hot is undefined for the loss, not refused (Keras computes)."""
     if b.y_pred.shape[1] < 2:
         raise DomainError("categorical-hinge needs at least 2 classes (columns); {predictions} has 1")
-    y = b.y_true
-    bad = ~hard_rows(y) | (np.sum(y, axis=1) != 1)
-    check_domain(b, "labels", bad, "categorical-hinge expects one-hot labels (one 1 per row, zeros elsewhere)")
+
+
+def _not_onehot(y: np.ndarray) -> np.ndarray:
+    return ~hard_rows(y) | (np.sum(y, axis=1) != 1)
+
+
+def _argmax_onehot(b: Chunk) -> Chunk:
+    """The labels as PyTorch's and scikit-learn's calls see them: ``y_true.argmax(axis=1)``, one-hot again."""
+    return Chunk(b.y_pred, onehot(np.argmax(b.y_true, axis=1), b.y_true.shape[1]), b.weights, b.start)
 
 
 def _keras_categorical_hinge(b: Chunk, p: Params) -> np.ndarray:
@@ -191,6 +199,7 @@ def _keras_categorical_hinge(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _torch_multi_margin(b: Chunk, p: Params) -> np.ndarray:
+    b = _argmax_onehot(b)
     s, true = b.y_pred, b.y_true > 0
     s_true = np.sum(np.where(true, s, 0.0), axis=1, keepdims=True)
     margins = np.where(true, 0.0, np.maximum(0.0, 1.0 - s_true + s))
@@ -198,6 +207,7 @@ def _torch_multi_margin(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _sklearn_categorical_hinge(b: Chunk, p: Params) -> np.ndarray:
+    b = _argmax_onehot(b)
     return _crammer_singer(b.y_pred, b.y_true)
 
 
@@ -222,6 +232,8 @@ def _positive_scores(
     inner="sum",
     validate=_validate_categorical_hinge,
     expects="class scores, shape (N, K) with K ≥ 2; one-hot labels, shape (N, K)",
+    undefined="a label row that is not one-hot (one 1, zeros elsewhere); Keras still computes its formula, "
+    "PyTorch's and scikit-learn's calls take the argmax",
     pitfalls=(
         "Keras's categorical_hinge is max(0, max((1−y)·s) − Σ y·s + 1): the true class's masked 0 enters "
         "the max, so when every wrong-class score is negative it differs from the multiclass "
@@ -274,4 +286,4 @@ def categorical_hinge(b: Chunk, p: Params) -> np.ndarray:
     >>> categorical_hinge(b, Params()).round(6).tolist()  # hand: max(0, 1 − 1 − 0.5), 1 + 1 − 0.5
     [0.0, 1.5]
     """
-    return _crammer_singer(b.y_pred, b.y_true)
+    return np.where(_not_onehot(b.y_true), np.nan, _crammer_singer(b.y_pred, b.y_true))

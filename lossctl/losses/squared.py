@@ -15,7 +15,7 @@ from ._numerics import (
     DEFAULT,
     normal_pairs,
 )
-from ._registry import check_domain, register
+from ._registry import register
 
 
 def _squared_error(b: Chunk, p: Params) -> np.ndarray:
@@ -62,6 +62,7 @@ def _squared_error(b: Chunk, p: Params) -> np.ndarray:
             "sklearn.metrics.mean_squared_error(y_true, y_pred)",
             OWN,
             "mean",
+            reduce="columns",
             weighted_call="sklearn.metrics.mean_squared_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
         ),
@@ -89,24 +90,15 @@ def mse(b: Chunk, p: Params) -> np.ndarray:
 
 
 def _squared_log_error(b: Chunk, p: Params) -> np.ndarray:
-    return (np.log1p(b.y_pred) - np.log1p(b.y_true)) ** 2
+    """(log1p ŷ − log1p y)²: nan or inf where a value is ≤ −1 (undefined there; Keras still computes)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.log1p(b.y_pred) - np.log1p(b.y_true)) ** 2
 
 
 def _keras_msle(b: Chunk, p: Params) -> np.ndarray:
     first = np.log(np.maximum(b.y_pred, KERAS_EPS) + 1.0)
     second = np.log(np.maximum(b.y_true, KERAS_EPS) + 1.0)
     return np.mean((first - second) ** 2, axis=1)
-
-
-def _above_minus_one(b: Chunk, p: Params) -> None:
-    for role, values in (("predictions", b.y_pred), ("labels", b.y_true)):
-        check_domain(
-            b,
-            role,
-            values <= -1.0,
-            "msle takes log(1 + x), which needs every value > -1",
-            "msle suits non-negative targets such as counts or prices",
-        )
 
 
 def _non_negative(
@@ -121,7 +113,6 @@ def _non_negative(
     kind="element",
     inner="mean",
     squared=True,
-    validate=_above_minus_one,
     expects="predictions and labels of the same shape (N, K), every value > -1 (typically ≥ 0: counts, prices)",
     undefined="log(1 + x) of a value ≤ -1",
     domain=_non_negative,
@@ -140,7 +131,8 @@ def _non_negative(
             "keras.losses.MeanSquaredLogarithmicError()(y_true, y_pred)",
             _keras_msle,
             "mean",
-            note="raises values below 1e-7 to 1e-7 before log(x + 1), so negative inputs differ",
+            note="raises values below 1e-7 to 1e-7 before log(x + 1), so negative inputs differ "
+            "(and values ≤ -1, where msle is undefined, still give a number)",
             float32=True,
             weighted_call="keras.losses.MeanSquaredLogarithmicError()(y_true, y_pred, sample_weight=sample_weight)",
         ),
@@ -150,6 +142,8 @@ def _non_negative(
             "sklearn.metrics.mean_squared_log_error(y_true, y_pred)",
             OWN,
             "mean",
+            reduce="columns",
+            nonfinite_note="scikit-learn raises ValueError for values ≤ -1",
             weighted_call="sklearn.metrics.mean_squared_log_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
         ),
@@ -223,7 +217,7 @@ def _sklearn_rmse(t) -> float:
             "equals mean only for one output",
             weighted_call="sklearn.metrics.root_mean_squared_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
-            reduce=_sklearn_rmse,
+            from_totals=_sklearn_rmse,
         ),
         Framework(
             "numpy",
