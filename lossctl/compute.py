@@ -322,7 +322,7 @@ class _FrameworkSums:
             exact = total / denominator if denominator else math.nan
             value = exact
             if column is not None:
-                value = column.value(weighted and fw.weighted_divisor == "sum(w)")
+                value = column.value(weighted and fw.weighted_divisor == "sum(w)", fw.per_column)
                 if weighted and fw.weighted_divisor == "N":  # not a scikit-learn form; keep the float64 value
                     value = exact
             elif self.dtype == "float32" and not fw.float32 and math.isfinite(exact):
@@ -413,7 +413,9 @@ class _Pass:
             return chunk, None
         self.ignored += int(len(kept) - kept.sum())
         weights = None if chunk.weights is None else chunk.weights[kept]
-        kept_chunk = replace(chunk, y_pred=chunk.y_pred[kept], y_true=chunk.y_true[kept], weights=weights, file_arrays=None)
+        kept_chunk = replace(
+            chunk, y_pred=chunk.y_pred[kept], y_true=chunk.y_true[kept], weights=weights, file_arrays=None
+        )
         return kept_chunk, np.flatnonzero(kept)
 
     def start(self, chunk: Chunk, float32_exact: Callable[[], bool]) -> None:
@@ -571,8 +573,9 @@ class _Pass:
         results = []
         values = self.fw_sums.values(own_total, denominators, divisor, weighted)
         for fw, (value, exact) in zip(self.frameworks, values, strict=True):
-            if fw.from_totals is not None:
-                value = exact = float(fw.from_totals(totals))
+            if fw.from_totals is not None:  # a float32 column emulation keeps its own value
+                exact = float(fw.from_totals(totals))
+                value = value if fw.reduce == "columns" and self.fw_sums.dtype == "float32" else exact
             elif loss.finish is not None:
                 value, exact = float(loss.finish(value)), float(loss.finish(exact))
             results.append(_framework_result(fw, value, exact, self.params, weighted, by_name, self.fw_sums.dtype))

@@ -81,12 +81,14 @@ class ColumnMean32:
         self.n += other.n
         self.sum_w += other.sum_w
 
-    def value(self, weighted: bool) -> float:
-        """The metric: each column's float32 sum over its float32 divisor, then their float32 mean."""
+    def value(self, weighted: bool, per_column=None) -> float:
+        """The metric: each column's float32 sum over its float32 divisor (then ``per_column`` of each, e.g.
+        scikit-learn's root for RMSE), then their float32 mean."""
         if self.acc is None:
             return float("nan")
         # np.mean divides by N in float32; np.average by its float32 sum of the weights (pairwise in NumPy,
         # here the float64 sum rounded once: within a rounding of it)
         divisor = np.float32(self.sum_w) if weighted else np.float32(self.n)
         with np.errstate(all="ignore"):
-            return float(np.mean(self.acc / divisor))
+            means = self.acc / divisor
+            return float(np.mean(means if per_column is None else per_column(means)))

@@ -113,6 +113,8 @@ class Framework:
     #: a value computed from the totals rather than from per-sample sums (scikit-learn's mean of per-output
     #: roots); the entry then has no per-sample contributions
     from_totals: Callable | None = None
+    #: with ``reduce="columns"``: applied to each column's mean before the mean over columns (np.sqrt: RMSE)
+    per_column: Callable | None = None
     #: how the framework reduces: ``"samples"``, a mean of per-sample values; ``"columns"``, scikit-learn's
     #: regression metrics, the mean over outputs of each output's mean over samples (``np.average`` along
     #: axis 0), whose float32 order :class:`~lossctl.emulate.ColumnMean32` reproduces. A callable

@@ -100,8 +100,8 @@ class Option:
         return self.parse_as or ("bool" if isinstance(self.default, bool) else "float")
 
     def _checked(self, value):
-        if self.positive and value is not None and value <= 0:
-            raise UsageError(f"{self.flag} must be > 0, not {value:g}")
+        if self.positive and value is not None and not 0 < value < float("inf"):  # also refuses nan
+            raise UsageError(f"{self.flag} must be a finite number > 0, not {value:g}")
         if self.name == "label_smoothing" and not 0.0 <= value <= 1.0:
             raise UsageError(f"{self.flag} must be in [0, 1], not {value:g}")
         if self.kind == "floats" and value is not None:

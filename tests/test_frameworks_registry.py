@@ -155,6 +155,7 @@ def test_framework_calls_on_float32_files_match_the_real_frameworks(oracle, name
     for params, weighted, shape in itertools.product(_param_sets(loss), (False, True), SHAPES_32):
         if shape[1] < loss.min_outputs:
             continue
+        params = _fit(params, shape[1])
         y_pred, y_true, w, chunk = _inputs32(loss, shape, params, weighted)
         # several chunks: the float32 emulation carries its state across them
         step = max(1, shape[0] // 3)
@@ -168,14 +169,18 @@ def test_framework_calls_on_float32_files_match_the_real_frameworks(oracle, name
             )
             for i in range(0, shape[0], step)
         ]
-        report = compute(loss, chunks, params)
+        try:
+            report = compute(loss, chunks, params)
+        except UsageError as e:  # a combination the loss refuses (--pos-weight without --logits)
+            assert "--" in str(e), e
+            continue
         entries = [fw for fw in loss.frameworks if fw.applies(params, weighted, shape[1])]
         for fw, r in zip(entries, report.frameworks, strict=True):
             where = f"{name} {shape} {params} weighted={weighted}: {r.call}"
             real = oracle(r.call, y_pred, y_true, w)
             rtol, atol = fw.tolerance("float32")
             assert_allclose(r.value, real, rtol=rtol, atol=atol, err_msg=where)
-            declared = fw.declared(weighted)
+            declared = fw.declared(weighted, params)
             if r.convention is not None:
                 assert r.convention == declared, where
                 target = report.convention(declared).value

@@ -94,8 +94,7 @@ def _positive_rates(
     ),
     validate=_counts,
     expects="predicted rates ≥ 0 (log-rates with --log-input) and labels that are counts ≥ 0, of the same shape (N, K)",
-    undefined="log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0 "
-    "(pass --log-input if the predictions are log-rates)",
+    undefined="log 0 or a negative rate: a predicted rate of 0 where the label is positive, or a rate < 0",
     zero_at_perfect=False,
     domain=_positive_rates,
     pitfalls=(

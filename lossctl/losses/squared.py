@@ -218,6 +218,8 @@ def _sklearn_rmse(t) -> float:
             weighted_call="sklearn.metrics.root_mean_squared_error(y_true, y_pred, sample_weight=sample_weight)",
             weighted_divisor="sum(w)",
             from_totals=_sklearn_rmse,
+            reduce="columns",  # on float32 files: its float32 column means, each rooted, then their mean
+            per_column=np.sqrt,
         ),
         Framework(
             "numpy",
