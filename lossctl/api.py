@@ -25,6 +25,7 @@ def evaluate(
     keep_per_sample: bool = True,
     pred_cols: str | None = None,
     label_cols: str | None = None,
+    observers: Sequence = (),
 ) -> Report:
     """Read ``predictions``, ``labels`` (and ``weights``) and compute ``loss`` under every convention.
 
@@ -77,6 +78,7 @@ def evaluate(
         names=names,
         dtype=pred_src.dtype,
         notes=notes,
+        observers=observers,
     )
     files = tuple(s.files for s in (pred_src, label_src, weight_src) if s is not None)
     notes_out = report.notes

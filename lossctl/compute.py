@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 import numpy as np
 
@@ -130,6 +131,17 @@ class _FrameworkSums:
         return [own_total if key is None else acc.value for key, acc in zip(self.keys, self.sums, strict=True)]
 
 
+class Observer(Protocol):
+    """Sees each chunk's per-row values during :func:`compute`'s one pass (float64 arrays of the chunk's rows).
+
+    ``start`` is the chunk's first row (0-based, in the input); ``s`` each row's sum over its
+    K terms (its per-sample loss for losses defined per sample); ``l`` each row's per-sample
+    loss; ``w`` the weights or None.
+    """
+
+    def observe(self, start: int, s: np.ndarray, l: np.ndarray, w: np.ndarray | None) -> None: ...  # noqa: E741
+
+
 def _row_sums(terms: np.ndarray) -> np.ndarray:
     """Sum over outputs: a matrix-vector product, several times faster than ``sum(axis=1)`` for small K."""
     return terms @ np.ones(terms.shape[1])
@@ -143,9 +155,16 @@ class _Pass:
     """Everything one pass over the chunks accumulates, in float64, for every convention and framework."""
 
     def __init__(
-        self, loss: Loss, params: Params, names: dict[str, str], *, need_vector: bool, need_columns: bool
+        self,
+        loss: Loss,
+        params: Params,
+        names: dict[str, str],
+        *,
+        need_vector: bool,
+        need_columns: bool,
+        observers: Sequence[Observer] = (),
     ) -> None:
-        self.loss, self.params, self.names = loss, params, names
+        self.loss, self.params, self.names, self.observers = loss, params, names, tuple(observers)
         self.need_vector, self.need_columns = need_vector, need_columns
         self.total, self.sum_w, self.weighted_total, self.columns = _Sum(), _Sum(), _Sum(), _VectorSum()
         self.per_sample: list[np.ndarray] = []
@@ -181,7 +200,7 @@ class _Pass:
         self.n_outputs = n_outputs = chunk.y_pred.shape[1]
         self.check(chunk)
         with np.errstate(all="ignore"):
-            if self.need_vector or self.weighted or self.need_columns:
+            if self.need_vector or self.weighted or self.need_columns or self.observers:
                 l_i, terms = _per_sample(loss, chunk, params)
                 chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
                 if self.need_columns:
@@ -194,6 +213,8 @@ class _Pass:
                 self.sum_w.add(np.sum(chunk.weights))
                 self.weighted_total.add(np.dot(chunk.weights, l_i))
             self.fw_sums.add(chunk, params)
+            if self.observers:
+                self._observe(chunk, l_i, terms)
         if self.first_bad is None and not np.isfinite(chunk_total):
             l_bad = l_i if l_i is not None else _per_sample(loss, chunk, params)[0]
             bad = np.flatnonzero(~np.isfinite(l_bad))
@@ -201,6 +222,12 @@ class _Pass:
         if self.need_vector:
             self.per_sample.append(l_i)
         self.n_rows += len(chunk.y_pred)
+
+    def _observe(self, chunk: Chunk, l_i: np.ndarray, terms: np.ndarray | None) -> None:
+        """Hand each observer the chunk's per-row values: s_i (row i's sum of its terms), l_i, w_i."""
+        s_i = l_i * terms.shape[1] if terms is not None and self.loss.inner == "mean" else l_i
+        for observer in self.observers:
+            observer.observe(chunk.start, s_i, l_i, chunk.weights)
 
     def totals(self) -> Totals:
         return Totals(
@@ -244,20 +271,22 @@ def compute(
     dtype: str = "float64",
     dropped: int = 0,
     notes: Sequence[str] = (),
+    observers: Sequence[Observer] = (),
 ) -> Report:
     """Compute ``loss`` under every applicable convention in one pass over ``chunks``.
 
     ``conventions`` selects which rows the report shows (all by default);
     ``names`` maps ``predictions``/``labels``/``weights`` to file names for
     error messages; ``keep_per_sample=False`` keeps memory constant in N when
-    no per-sample output is wanted.
+    no per-sample output is wanted. Each of ``observers`` (see :class:`Observer`) is shown
+    every chunk's per-row values as it passes (the statistics of :mod:`lossctl.intervals`).
     """
     params = params or Params()
     names = {"predictions": "predictions", "labels": "labels", "weights": "weights", **(names or {})}
     selected = [get_convention(c).name for c in conventions] if conventions else None
     need_vector = keep_per_sample and (selected is None or "per_sample" in selected)
     need_columns = loss.kind == "element" and (selected is None or "per_output" in selected)
-    acc = _Pass(loss, params, names, need_vector=need_vector, need_columns=need_columns)
+    acc = _Pass(loss, params, names, need_vector=need_vector, need_columns=need_columns, observers=observers)
     run_state: dict = {}  # shared by every chunk of this pass (checks that span chunks)
     for chunk in chunks:
         if acc.weighted is None:

@@ -10,12 +10,20 @@ report (hide a row, count dropped samples), make a new one with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._version import __version__
 from .conventions import BY_NAME, applicable
 from .params import Params
+
+if TYPE_CHECKING:
+    from .stats import Interval
+
+#: the training-loop conventions that ``--batch-size`` adds (not in the signature's ``conv:`` part:
+#: the ``batch:`` part records them)
+LOOP_CONVENTIONS = ("mean_of_batch_means", "batch_weighted_mean")
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,8 @@ class ConventionResult:
     users: str
     note: str | None = None
     short: str = ""
+    #: the confidence interval (``--ci``): a :class:`lossctl.stats.Interval` with low, high, level, method
+    ci: Interval | None = None
 
     @property
     def vector(self) -> bool:
@@ -58,6 +68,8 @@ class Report:
     dropped: int = 0
     #: files read per side (predictions, labels[, weights]) when one is a glob or @list: signature ``files:11+3``
     files: tuple[int, ...] = ()
+    #: signature parts of the statistics (``--ci``, ``--batch-size``), e.g. ``("ci:bs1000", "seed:12345")``
+    stats: tuple[str, ...] = ()
     version: str = __version__
 
     def convention(self, name: str) -> ConventionResult:
@@ -89,6 +101,7 @@ class Signature:
     options: tuple[tuple[str, str], ...] = ()
     dropped: int = 0
     files: tuple[int, ...] = ()
+    stats: tuple[str, ...] = ()
     version: str = __version__
 
     @classmethod
@@ -96,7 +109,7 @@ class Signature:
         from .losses import get_loss
 
         loss = get_loss(report.loss)
-        shown = [c.name for c in report.conventions]
+        shown = [c.name for c in report.conventions if c.name not in LOOP_CONVENTIONS]
         every = [c.name for c in applicable(loss.kind, loss.squared, report.weighted)]
         return cls(
             loss=report.loss,
@@ -108,6 +121,7 @@ class Signature:
             options=tuple((o.name, o.signature_value(report.params)) for o in loss.options),
             dropped=report.dropped,
             files=report.files,
+            stats=report.stats,
             version=report.version,
         )
 
@@ -130,5 +144,6 @@ class Signature:
             parts.append(f"dropped:{self.dropped}")
         if any(n > 1 for n in self.files):
             parts.append("files:" + "+".join(map(str, self.files)))
+        parts.extend(self.stats)
         parts.append(f"version:{self.version}")
         return "|".join(parts)
