@@ -192,14 +192,16 @@ def table(report: Report, precision: int = 6, extras: tuple = ()) -> Group:
     shape = f"{plural(n, 'sample')} × {plural(k, 'output')} · {report.dtype} input, float64 sums"
     parts: list = [Wrapped(headline(report, precision), rest="    ", style="bold"), Text(shape, style="dim")]
     has_notes = any(note for _, _, note in _convention_rows(report, precision))
-    variants = [(True, False, True)] if has_notes else []
+    has_ci = any(c.ci is not None for c in report.conventions)
+    variants = [(True, False, True)] if has_notes and not has_ci else []  # intervals leave notes to the footer
     variants += [(False, False, True), (False, True, True), (False, True, False)]
-    if any(c.ci is not None for c in report.conventions):  # too narrow for the interval column: under each value
+    if has_ci:  # too narrow for the interval column: under each value
         variants += [(False, True, True, True), (False, True, False, True)]
     layouts = [_conventions_table(report, precision, *v) for v in variants]
     if has_notes:
         below = _convention_notes(report, precision)
-        layouts[1:] = [Group(t, below) for t in layouts[1:]]
+        first = 0 if has_ci else 1  # the first layout has the notes beside the numbers
+        layouts[first:] = [Group(t, below) for t in layouts[first:]]
     parts += [Text(""), FirstFit(*layouts)]
     if report.frameworks:
         parts += [Text(""), _frameworks(report, precision)]
