@@ -67,19 +67,20 @@ def run_loss(
     need_vector = bool(per_sample or worst or (fmt == "table" and not signature_only))
     borrowed = need_vector and asked is not None and "per_sample" not in asked
     observers, attach = _statistics_observers(stats or {})
-    report = evaluate(
-        loss,
-        predictions,
-        labels,
-        weights,
-        params=params,
-        conventions=[*asked, "per_sample"] if borrowed else asked,
-        chunk_rows=chunk_rows,
-        nan=nan,
-        pred_cols=pred_cols,
-        label_cols=label_cols,
-        observers=observers,
-    )
+    with _blas_for(observers):
+        report = evaluate(
+            loss,
+            predictions,
+            labels,
+            weights,
+            params=params,
+            conventions=[*asked, "per_sample"] if borrowed else asked,
+            chunk_rows=chunk_rows,
+            nan=nan,
+            pred_cols=pred_cols,
+            label_cols=label_cols,
+            observers=observers,
+        )
     report = attach(report)
     values = None
     if need_vector:
@@ -95,6 +96,17 @@ def run_loss(
         write_per_sample(per_sample, values)
     _print_report(report, fmt, precision, values, worst_samples(values, worst) if worst else None, signature_only)
     return _gate(report, gated, bounds, "<stdin>" if predictions == "-" else predictions)
+
+
+def _blas_for(observers):
+    """One BLAS thread while --ci/--batch-size observe the pass (see :func:`lossctl.intervals.one_blas_thread`)."""
+    if not observers:
+        from contextlib import nullcontext
+
+        return nullcontext()
+    from ..intervals import one_blas_thread
+
+    return one_blas_thread()
 
 
 def _statistics_observers(stats: dict):
