@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 import pytest
-from tests.conftest import assert_error
 
 from lossctl.stats import PoissonBootstrap, convention_replicates, percentile_interval
+from tests.conftest import assert_error
 
 scipy_stats = pytest.importorskip("scipy.stats")
 
