@@ -43,6 +43,39 @@ from .stats import (
 
 METHODS = ("t", "bootstrap")
 
+#: ``lossctl explain``'s statistics section: (heading, bullets)
+EXPLAIN = (
+    (
+        "Confidence intervals (--ci): rows are the resampling unit, never elements",
+        (
+            "--ci-method t (default): each unweighted convention is a fixed multiple of the mean over rows of "
+            "s_i, row i's sum of its K terms (mean = mean(s)/K, sum = N·mean(s), ...), so its interval is that "
+            "multiple of the Student t interval of the s_i, from count, mean and M2 streamed in the one pass.",
+            "weighted_batch_mean and weighted_sum: the same over w_i·l_i. weighted_mean = Σw·l/Σw is a ratio "
+            'estimator: the delta method, R ± t·√(Σ(w_i·l_i − R·w_i)² / (n(n−1))) / mean(w) (method "delta").',
+            "--ci-method bootstrap: a Poisson percentile bootstrap over rows (each row drawn Poisson(1) times "
+            "per resample, its counts fixed by --seed and its row number, so any --chunk-rows gives the same "
+            "interval); every convention, the ratio Σc·w·l/Σc·w included, is recomputed on the same resamples.",
+        ),
+    ),
+    (
+        "What a training loop logs (--batch-size B, --drop-last, --world-size W, --accum-steps A)",
+        (
+            "mean_of_batch_means (÷ batches): a plain PyTorch loop that averages loss.item() over its batches; "
+            "with gradient accumulation one logged value per optimizer step, the mean of its micro-batch means. "
+            "A short last batch weighs as much as a full one, so it differs from the true mean.",
+            "batch_weighted_mean (÷ N_seen): Keras 3 fit/evaluate, whose loss tracker is a Mean updated with "
+            "sample_weight = the batch size (keras/src/backend/*/trainer.py: _loss_tracker.update_state(loss, "
+            "sample_weight=...shape[0]), Keras 3.15), and PyTorch Lightning's self.log(..., on_epoch=True), whose "
+            "epoch mean weights each batch by batch_size (LightningModule.log docs): the true mean unless rows "
+            "are dropped (--drop-last) or repeated.",
+            "DistributedSampler(num_replicas=W, shuffle=False) pads the data to a multiple of W by repeating "
+            "rows from the start: both values count the copies (N_seen > N). Each row shows how far it is from "
+            "the true value of the primary convention; intervals (with --ci) use the delta method.",
+        ),
+    ),
+)
+
 
 def one_blas_thread():
     """A context keeping BLAS on one thread for a pass with observers: the row sums they need are thin
@@ -217,5 +250,5 @@ def _distance(value: float | None, true: float | None, name: str) -> str:
     if true is None or isinstance(true, np.ndarray):
         return ""
     diff = value - true
-    rel = f" ({diff / true:+.3%})" if true else ""
-    return f"{diff:+.6g} from the true {name}{rel}" if diff else f"equals the true {name}"
+    rel = f" ({100 * diff / true:+.3g}%)" if true else ""
+    return f"{diff:+.3g}{rel} from the true {name}" if diff else f"equals the true {name}"

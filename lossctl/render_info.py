@@ -119,4 +119,8 @@ def explanation(loss) -> Group:
         Text(""),
         Wrapped("* primary convention, gated by --max/--min. Weighted conventions appear with --weights."),
     ]
+    from .intervals import EXPLAIN  # the statistics of --ci and --batch-size
+
+    for heading, bullets in EXPLAIN:
+        parts += [Text(""), Wrapped(heading, style="bold"), *(Wrapped(b, "  • ", "    ") for b in bullets)]
     return Group(*parts)

@@ -111,25 +111,22 @@ def _blas_for(observers):
 
 def _statistics_observers(stats: dict):
     """The observers of --ci and --batch-size, and a function adding their results to the report."""
-    if not stats.get("ci") and stats.get("batch_size") is None:
-        for flag in ("ci_method", "ci_level", "resamples", "seed"):
-            if stats.get(flag) is not None:
-                raise UsageError(f"--{flag.replace('_', '-')} needs --ci")
-        return (), lambda report: report
-    from ..intervals import CiSpec, IntervalObserver, LoopObserver, with_intervals, with_loop
-
     given = {k: stats[k] for k in ("ci_method", "ci_level", "resamples", "seed") if stats.get(k) is not None}
     if given and not stats.get("ci"):
         raise UsageError(f"--{next(iter(given)).replace('_', '-')} needs --ci")
-    spec = CiSpec(
-        *(given.get(k, d) for k, d in (("ci_method", "t"), ("ci_level", 0.95), ("resamples", 1000), ("seed", 12345)))
-    )
+    looped = stats.get("drop_last") or stats.get("world_size", 1) != 1 or stats.get("accum_steps", 1) != 1
+    if stats.get("batch_size") is None and looped:
+        raise UsageError("--drop-last, --world-size and --accum-steps describe a loop: give --batch-size too")
+    if not stats.get("ci") and stats.get("batch_size") is None:
+        return (), lambda report: report
+    from ..intervals import CiSpec, IntervalObserver, LoopObserver, with_intervals, with_loop
+
+    defaults = {"ci_method": "t", "ci_level": 0.95, "resamples": 1000, "seed": 12345}
+    spec = CiSpec(*(given.get(k, d) for k, d in defaults.items()))
     ci = IntervalObserver(spec) if stats.get("ci") else None
     loop = None
     if stats.get("batch_size") is not None:
         loop = LoopObserver(stats["batch_size"], stats["drop_last"], stats["world_size"], stats["accum_steps"])
-    elif stats.get("drop_last") or stats.get("world_size", 1) != 1 or stats.get("accum_steps", 1) != 1:
-        raise UsageError("--drop-last, --world-size and --accum-steps describe a loop: give --batch-size too")
 
     def attach(report):
         if ci is not None:
