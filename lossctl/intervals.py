@@ -235,6 +235,8 @@ def with_loop(report: Report, observer: LoopObserver, level: float | None = None
         value = value * scale if math.isfinite(value) else None
         ci = moments.delta_interval(level).scaled(scale) if level is not None and value is not None else None
         note = _distance(value, primary, report.primary)
+        if name == "batch_weighted_mean" and value is not None:
+            note += _seen(result)
         added.append(ConventionResult(name, divisor, float(count), value, meaning, users, note or None, short, ci))
     stats = (*report.stats, *observer.signature())
     return replace(report, conventions=(*report.conventions, *added), stats=stats)
@@ -242,6 +244,14 @@ def with_loop(report: Report, observer: LoopObserver, level: float | None = None
 
 def _has(report: Report, name: str) -> bool:
     return any(c.name == name for c in report.conventions)
+
+
+def _seen(result) -> str:
+    """What batch_weighted_mean counted besides the rows: padding copies, dropped rows."""
+    dropped = result.n_rows + result.padded - result.n_seen
+    parts = [f"{result.padded:,} padding copies"] if result.padded else []
+    parts += [f"{dropped:,} rows dropped"] if dropped else []
+    return f"; {', '.join(parts)}" if parts else ""
 
 
 def _distance(value: float | None, true: float | None, name: str) -> str:

@@ -13,10 +13,11 @@ from rich.table import Table
 from rich.text import Text
 
 from .compare import Comparison
-from .layout import Wrapped
+from .layout import FirstFit, Wrapped
 from .render import fmt
 
 COMPARE_FORMATS = ("table", "json", "csv", "tsv")
+NBSP = "\u00a0"  # keeps "p < 0.0001" on one line
 _TESTS = {
     "paired-t": "paired t-test",
     "paired-delta": "paired test of the weighted mean (delta method, t)",
@@ -93,21 +94,50 @@ def _p(v: float | None) -> str:
     return "< 0.0001" if 0 < v < 1e-4 else ("0" if v == 0 else f"{v:.4f}")
 
 
-def table(c: Comparison, precision: int = 6) -> Group:
-    """Baseline first, then each candidate: value, delta, its interval, p-value and verdict."""
+def _grid(c: Comparison, precision: int) -> Table:
+    """One row per model, baseline first: value, delta, its interval, p-value and verdict."""
     level = f"{round(c.results[0].ci.level * 100, 9):g}%" if c.results else ""
     several = len(c.results) > 1
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    t.add_column("model", no_wrap=True, overflow="fold")
+    t.add_column("model", no_wrap=True)
     for name in ("value", "delta", f"{level} CI of delta", "p" + (" (Holm)" if several else "")):
         t.add_column(name, justify="right", no_wrap=True)
     t.add_column("verdict", no_wrap=True)
     t.add_row(Text(f"{c.baseline} (baseline)", style="bold"), fmt(c.baseline_value, precision), "", "", "", "")
     for r in c.results:
-        ci = f"[{fmt(r.ci.low, min(precision, 4))}, {fmt(r.ci.high, min(precision, 4))}]"
         p = _p(r.p_adjusted if several else r.p_value)
-        style = {"better": "green", "worse": "red"}.get(r.verdict, "")
-        t.add_row(r.file, fmt(r.value, precision), f"{r.delta:+.{min(precision, 4)}g}", ci, p, Text(r.verdict, style))
+        t.add_row(r.file, fmt(r.value, precision), _delta(r.delta, precision), _ci(r.ci, precision), p, _verdict(r))
+    return t
+
+
+def _blocks(c: Comparison, precision: int) -> Group:
+    """The narrow layout: one block per model, lines that wrap only between fields."""
+    several = len(c.results) > 1
+    lines: list = [Wrapped(f"{c.baseline} (baseline)  {fmt(c.baseline_value, precision)}", rest="    ", style="bold")]
+    for r in c.results:
+        level = f"{round(r.ci.level * 100, 9):g}%"
+        p = ("p (Holm) " if several else "p ") + _p(r.p_adjusted if several else r.p_value)
+        lines.append(Text.assemble(f"{r.file}  {fmt(r.value, precision)}  ", _verdict(r)))
+        detail = f"delta {_delta(r.delta, precision)}  {level} CI {_ci(r.ci, precision)}  {p.replace(' ', NBSP)}"
+        lines.append(Wrapped(detail, "  ", "    "))
+    return Group(*lines)
+
+
+def _delta(delta: float, precision: int) -> str:
+    return "0" if delta == 0 else f"{delta:+.{min(precision, 4)}g}"
+
+
+def _ci(ci, precision: int) -> str:
+    return f"[{fmt(ci.low, min(precision, 4))}, {fmt(ci.high, min(precision, 4))}]"
+
+
+def _verdict(r) -> Text:
+    return Text(r.verdict, {"better": "green", "worse": "red"}.get(r.verdict, ""))
+
+
+def table(c: Comparison, precision: int = 6) -> Group:
+    """The human view: what is compared and how, then the models (a table, or blocks when narrow)."""
+    several = len(c.results) > 1
     test = _TESTS.get(c.results[0].test, c.results[0].test) if c.results else ""
     head = f"{c.loss} {c.convention} (÷ {c.divisor.replace('*', '·')}) on {c.labels}: lower is better"
     how = f"{test}, two-sided, α = {c.alpha:g}; delta = candidate − baseline"
@@ -117,6 +147,6 @@ def table(c: Comparison, precision: int = 6) -> Group:
         Wrapped(head, rest="    ", style="bold"),
         Wrapped(how, rest="    ", style="dim"),
         Text(""),
-        t,
+        FirstFit(_grid(c, precision), _blocks(c, precision)),
         Wrapped(c.signature, "signature: ", style="dim", breaks=",|"),
     )

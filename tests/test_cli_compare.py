@@ -190,3 +190,17 @@ def test_shape_and_row_mismatches_are_one_error(cli, models):
     assert_error(cli(*base, paths["good"], "--labels", paths["y"], "--test", "wilcoxon"), "--test must be")
     assert_error(cli(*base, paths["good"], "--labels", paths["y"], "-c", "per_sample"), "scalar convention")
     assert_error(cli(*base, paths["good"], "--labels", paths["y"], "--alpha", "2"), "--alpha")
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_table_numbers_whole_at_every_width(cli, models, width):
+    paths, _ = models
+    args = ["compare", "mse", paths["base"], paths["good"], paths["bad"], "--labels", paths["y"]]
+    out = cli(*args, "-f", "table", env={"COLUMNS": str(width), "NO_COLOR": "1"}).stdout
+    assert max(len(line) for line in out.splitlines()) <= width, out
+    assert "…" not in out, out
+    doc = json.loads(cli(*args, "-f", "json").stdout)
+    words = {w.strip("[],") for w in out.replace("\u00a0", " ").split()}
+    for r in doc["results"]:
+        assert {f"{r['value']:.6g}", f"{r['delta']:+.4g}", f"{r['ci']['low']:.4g}", f"{r['ci']['high']:.4g}"} <= words
+        assert r["verdict"] in words
