@@ -112,6 +112,10 @@ def explanation(loss) -> Group:
     parts: list = [_head(loss), Text(""), _conventions(loss)]
     if loss.frameworks:
         parts += [Text(""), _frameworks(loss)]
+    from .intervals import EXPLAIN  # the statistics of --ci and --batch-size
+
+    for heading, bullets in EXPLAIN:
+        parts += [Text(""), Wrapped(heading, style="bold"), *(Wrapped(b, "  • ", "    ") for b in bullets)]
     if loss.pitfalls:
         parts += [Text(""), Text("Pitfalls:", style="bold")]
         parts += [Wrapped(p, "  • ", "    ") for p in loss.pitfalls]
@@ -119,8 +123,4 @@ def explanation(loss) -> Group:
         Text(""),
         Wrapped("* primary convention, gated by --max/--min. Weighted conventions appear with --weights."),
     ]
-    from .intervals import EXPLAIN  # the statistics of --ci and --batch-size
-
-    for heading, bullets in EXPLAIN:
-        parts += [Text(""), Wrapped(heading, style="bold"), *(Wrapped(b, "  • ", "    ") for b in bullets)]
     return Group(*parts)
