@@ -126,6 +126,7 @@ class IntervalObserver:
         self.weighted_rows = Moments()  # of w_i·l_i
         self.ratio = RatioMoments()  # of (w_i·l_i, w_i)
         self.bootstrap: PoissonBootstrap | None = None
+        self.seen = 0
 
     def observe(self, start: int, s: np.ndarray, l: np.ndarray, w: np.ndarray | None) -> None:  # noqa: E741
         if self.weighted is None:
@@ -136,7 +137,10 @@ class IntervalObserver:
         wl = w * l if w is not None else None
         if self.bootstrap is not None:
             values = s if wl is None else np.column_stack([s, wl, w])
-            self.bootstrap.update(values, start=start)
+            # rows numbered as they arrive, not by ``start``: with --nan omit the kept rows stay numbered
+            # 0, 1, 2, ... whatever the chunking, so the resamples still do not depend on --chunk-rows
+            self.bootstrap.update(values, start=self.seen)
+            self.seen += len(s)
             return
         self.rows = self.rows.merge(Moments.of(s))
         if wl is not None:

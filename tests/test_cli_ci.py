@@ -178,3 +178,15 @@ def test_undefined_values_get_no_interval(cli, tmp_path):
         for c in json.loads(result.stdout)["conventions"]:
             if c.get("value") is None:
                 assert "ci" not in c
+
+
+def test_bootstrap_with_nan_omit_does_not_depend_on_the_chunk_size(cli, tmp_path):
+    rng = np.random.default_rng(8)
+    p = rng.normal(size=(500, 2))
+    p[rng.choice(500, size=40, replace=False), 0] = np.nan  # rows dropped by --nan omit
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "y.npy", rng.normal(size=(500, 2)))
+    args = ["mse", tmp_path / "p.npy", tmp_path / "y.npy", "-f", "json", "--nan", "omit", "-c", "mean"]
+    args += ["--ci", "--ci-method", "bootstrap", "--resamples", "64"]
+    cis = [json.loads(cli(*args, "--chunk-rows", rows).stdout)["conventions"][0]["ci"] for rows in ("500", "7", "64")]
+    assert cis[0] == cis[1] == cis[2]
