@@ -10,8 +10,8 @@ from lossctl.intervals import CiSpec, IntervalObserver, with_intervals
 from lossctl.losses import get_loss
 
 
-def _report(y_pred, y_true, w=None, spec=CiSpec(), rows=16):
-    observer = IntervalObserver(spec)
+def _report(y_pred, y_true, w=None, spec=None, rows=16):
+    observer = IntervalObserver(spec or CiSpec())
     chunks = [
         Chunk(y_pred[i : i + rows], y_true[i : i + rows], None if w is None else w[i : i + rows], i)
         for i in range(0, len(y_pred), rows)
