@@ -204,3 +204,16 @@ def test_table_numbers_whole_at_every_width(cli, models, width):
     for r in doc["results"]:
         assert {f"{r['value']:.6g}", f"{r['delta']:+.4g}", f"{r['ci']['low']:.4g}", f"{r['ci']['high']:.4g}"} <= words
         assert r["verdict"] in words
+
+
+def test_loss_options_reach_every_model_and_are_refused_elsewhere(cli, models):
+    paths, _ = models
+    args = ["compare", "huber", paths["base"], paths["good"], "--labels", paths["y"], "-f", "json"]
+    doc = json.loads(cli(*args, "--delta", "0.4").stdout)
+    for file, value in [(paths["base"], doc["baseline"]["value"]), (paths["good"], doc["results"][0]["value"])]:
+        single = json.loads(cli("huber", file, paths["y"], "--delta", "0.4", "-c", "mean", "-f", "json").stdout)
+        assert value == pytest.approx(single["conventions"][0]["value"], rel=1e-13)
+    assert "|delta:0.4|" in doc["signature"]
+    mse = ["compare", "mse", paths["base"], paths["good"], "--labels", paths["y"]]
+    assert_error(cli(*mse, "--delta", "0.4"), "--delta applies to huber only, not mse")
+    assert_error(cli(*args, "--delta", "-1"), "--delta must be > 0")

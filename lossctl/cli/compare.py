@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from typing import Annotated
@@ -9,10 +10,10 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
+from ..params import Params
 from . import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail
 
 
-@app.command("compare", no_args_is_help=True)
 def compare_command(
     loss: Annotated[str, typer.Argument(metavar="LOSS", help="The loss (any name 'lossctl list' shows).")],
     baseline: Annotated[str, typer.Argument(metavar="BASELINE", help="The baseline model's predictions.")],
@@ -73,6 +74,7 @@ def compare_command(
     chunk_rows: Annotated[
         int, typer.Option("--chunk-rows", metavar="ROWS", min=1, help="Rows read per chunk.")
     ] = 65536,
+    params: Params | None = None,
 ) -> int:
     """Compare models on the same labels, row by row (paired): each candidate's difference from the
     baseline, its confidence interval, a p-value and a verdict (lower loss is better).
@@ -88,7 +90,9 @@ def compare_command(
         if fmt not in COMPARE_FORMATS:
             raise UsageError(f"compare writes {', '.join(COMPARE_FORMATS)}, not {fmt!r} (-f)")
     settings = Settings(convention, test.lower(), alpha, ci_level, ci_method, resamples, seed)
-    result = compare(loss, baseline, candidates, labels, weights, settings=settings, chunk_rows=chunk_rows)
+    result = compare(
+        loss, baseline, candidates, labels, weights, params=params, settings=settings, chunk_rows=chunk_rows
+    )
     if fmt == "table":
         _stdout().print(table(result, precision or 6), crop=False)
     elif fmt == "json":
@@ -101,3 +105,47 @@ def compare_command(
              f"({result.loss} {result.convention}, α = {result.alpha:g})")  # fmt: skip
         return EXIT_THRESHOLD
     return EXIT_OK
+
+
+def _loss_options() -> dict:
+    """Every option any loss declares (``--delta``, ``--logits``, ...), by Params field."""
+    from ..losses import LOSSES
+
+    return {o.name: o for spec in LOSSES.values() for o in spec.options}
+
+
+def _command(**kw) -> int:
+    """``compare_command`` with the loss's own options (given as flags) turned into its Params."""
+    from ..losses import get_loss
+
+    options = _loss_options()
+    given = {name: kw.pop(name) for name in options}
+    spec = get_loss(kw["loss"])
+    for name, value in given.items():
+        option = options[name]
+        if value != option.default and option not in spec.options:
+            owners = sorted(n for n, s in _losses().items() if option in s.options)
+            raise UsageError(f"{option.flag} applies to {', '.join(owners)} only, not {spec.name}")
+        if option.positive and value <= 0:
+            raise UsageError(f"{option.flag} must be > 0, not {value:g}")
+    params = Params(**{o.name: given[o.name] for o in spec.options})
+    return compare_command(**kw, params=params)
+
+
+def _losses() -> dict:
+    from ..losses import LOSSES
+
+    return LOSSES
+
+
+def _register() -> None:
+    from .loss import _option_parameter
+
+    base = [p for name, p in inspect.signature(compare_command, eval_str=True).parameters.items() if name != "params"]
+    extra = [_option_parameter(o) for o in _loss_options().values()]
+    _command.__signature__ = inspect.Signature([*base, *extra])  # type: ignore[attr-defined]
+    _command.__doc__ = compare_command.__doc__
+    app.command("compare", no_args_is_help=True)(_command)
+
+
+_register()
