@@ -27,6 +27,7 @@ def evaluate(
     label_cols: str | None = None,
     per_sample_sink: PerSampleSink | None = None,
     summarize: bool = False,
+    observers: Sequence = (),
 ) -> Report:
     """Read ``predictions``, ``labels`` (and ``weights``) and compute ``loss`` under every convention.
 
@@ -56,6 +57,7 @@ def evaluate(
         names=inputs.names,
         per_sample_sink=per_sample_sink,
         summarize=summarize,
+        observers=observers,
     )
     return inputs.report(state, reader.dropped)
 

@@ -22,6 +22,7 @@ import contextlib
 import math
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
+from typing import Protocol
 
 import numpy as np
 
@@ -352,6 +353,17 @@ def _one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
+class Observer(Protocol):
+    """Sees each chunk's per-row values during :func:`compute`'s one pass (float64 arrays of the chunk's rows).
+
+    ``start`` is the chunk's first row (0-based, in the input); ``s`` each row's sum over its
+    K terms (its per-sample loss for losses defined per sample); ``l`` each row's per-sample
+    loss; ``w`` the weights or None.
+    """
+
+    def observe(self, start: int, s: np.ndarray, l: np.ndarray, w: np.ndarray | None) -> None: ...  # noqa: E741
+
+
 def _row_sums(terms: np.ndarray) -> np.ndarray:
     """Sum over outputs: a matrix-vector product, several times faster than ``sum(axis=1)`` for small K."""
     return terms @ np.ones(terms.shape[1])
@@ -374,8 +386,9 @@ class _Pass:
         need_columns: bool,
         sink: PerSampleSink | None = None,
         summarize_rows: bool = False,
+        observers: Sequence[Observer] = (),
     ) -> None:
-        self.loss, self.params, self.names = loss, params, names
+        self.loss, self.params, self.names, self.observers = loss, params, names, tuple(observers)
         self.need_vector, self.need_columns = need_vector, need_columns
         self.total, self.columns = _Sum(), _VectorSum()
         self.sum_w, self.weighted_total = _ScaledSum(), _ScaledSum()
@@ -459,7 +472,7 @@ class _Pass:
             y = chunk.y_true if chunk.y_true.ndim == 2 else _onehot(chunk.y_true, n_outputs)
             self.sum_class_w.add(np.sum(y @ self.class_weights))
         with np.errstate(all="ignore"):
-            if self.need_rows or self.weighted or self.need_columns:
+            if self.need_rows or self.weighted or self.need_columns or self.observers:
                 l_i, terms = _per_sample(loss, chunk, params)
                 chunk_total = np.sum(l_i) * (n_outputs if loss.inner == "mean" and terms is not None else 1)
                 if self.need_columns:
@@ -475,6 +488,8 @@ class _Pass:
                 self.sum_w.add(np.sum(scaled), exponent)
                 self.weighted_total.add(np.dot(scaled, l_i), exponent)
             self.fw_sums.add(chunk, params)
+            if self.observers:
+                self._observe(chunk, l_i, terms)
         if self.first_bad is None and not np.isfinite(chunk_total):
             l_bad = l_i if l_i is not None else _per_sample(loss, chunk, params)[0]
             bad = np.flatnonzero(~np.isfinite(l_bad))
@@ -519,7 +534,7 @@ class _Pass:
 
     def __getstate__(self) -> dict:
         """Picklable: the loss by name (re-resolved from the registry), the entries by position."""
-        state = dict(vars(self), loss=self.loss.name, sink=None)  # a sink writes on the client only
+        state = dict(vars(self), loss=self.loss.name, sink=None, observers=())  # both live on the client only
         state["frameworks"] = _positions(self.loss, self.frameworks)
         return state
 
@@ -537,6 +552,12 @@ class _Pass:
             self.loss.validate(Chunk(np.empty((0, k)), labels, None, self.n_rows, self.run), self.params)
         except DomainError as e:
             raise InputError(e.template.format(**self.names)) from None
+
+    def _observe(self, chunk: Chunk, l_i: np.ndarray, terms: np.ndarray | None) -> None:
+        """Hand each observer the chunk's per-row values: s_i (row i's sum of its terms), l_i, w_i."""
+        s_i = l_i * terms.shape[1] if terms is not None and self.loss.inner == "mean" else l_i
+        for observer in self.observers:
+            observer.observe(chunk.start, s_i, l_i, chunk.weights)
 
     def totals(self, per_sample: np.ndarray | None) -> Totals:
         return Totals(
@@ -595,6 +616,7 @@ def compute(
     notes: Sequence[str] = (),
     per_sample_sink: PerSampleSink | None = None,
     summarize: bool = False,
+    observers: Sequence[Observer] = (),
 ) -> Report:
     """Compute ``loss`` under every applicable convention in one pass over ``chunks``.
 
@@ -606,7 +628,9 @@ def compute(
     computed (``start`` is the chunk's first row, 0-based), for writing them without keeping
     them. ``summarize=True`` gives each shown vector convention its :class:`VectorSummary`
     (min/max/mean/argmax accumulated per chunk; the median by one partition of the values,
-    which are kept for it until the end). The same as :func:`finish` of :func:`accumulate`.
+    which are kept for it until the end). Each of ``observers`` (see :class:`Observer`) is shown
+    every chunk's per-row values as it passes (the statistics of :mod:`lossctl.intervals`).
+    The same as :func:`finish` of :func:`accumulate`.
     """
     state = accumulate(
         loss,
@@ -617,6 +641,7 @@ def compute(
         names=names,
         per_sample_sink=per_sample_sink,
         summarize=summarize,
+        observers=observers,
     )
     return finish(state, dtype=dtype, dropped=dropped or getattr(chunks, "dropped", 0), notes=notes)
 
@@ -632,6 +657,7 @@ def accumulate(
     float32_exact: bool | None = None,
     per_sample_sink: PerSampleSink | None = None,
     summarize: bool = False,
+    observers: Sequence[Observer] = (),
 ) -> _Pass:
     """The state of one pass over ``chunks``: a picklable value; states of other rows merge into it
     (``state.merge(other)``, in row order) and :func:`finish` turns it into a Report.
@@ -654,6 +680,7 @@ def accumulate(
         need_columns=need_columns,
         sink=per_sample_sink,
         summarize_rows=summarize and shows_rows,
+        observers=observers,
     )
     acc.selected, acc.summarize = selected, summarize
     exact = (

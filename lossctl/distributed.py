@@ -221,11 +221,14 @@ def evaluate(
     label_cols: str | None = None,
     per_sample_sink: PerSampleSink | None = None,
     summarize: bool = False,
+    observers: Sequence = (),
 ) -> Report:
     """:func:`lossctl.api.evaluate` with the reduction on the Dask cluster ``scheduler``: the same Report.
 
     A ``per_sample_sink`` receives the per-sample values once the workers' states are merged (in row order).
     """
+    if observers:
+        raise UsageError("--ci and --batch-size run in one process for now: drop --scheduler to use them")
     remote = _workers(scheduler) is None
     _distributed()
     if "-" in (predictions, labels, weights):

@@ -46,6 +46,7 @@ MERGE: dict[str, Callable | None] = {
     "per_sample": operator.add,  # (start row, values) pieces, put in row order by in_row_order
     "run": _first_rows,
     **dict.fromkeys(("sink", "need_rows", "keep_rows", "summarize"), None),
+    "observers": None,  # --ci/--batch-size observers run in one process (the CLI refuses them with --scheduler)
     "extremes": _either,  # both set: merged as an accumulator
     "ignored": operator.add,  # rows labelled --ignore-index
     "class_weights": None,

@@ -80,7 +80,9 @@ def headline(report: Report, precision: int = 6) -> str:
     return f"{report.loss} = {fmt(c.value, precision)}   ({why})"
 
 
-def _conventions_table(report: Report, precision: int, notes_column: bool, stacked: bool, divisor: bool) -> Table:
+def _conventions_table(
+    report: Report, precision: int, notes_column: bool, stacked: bool, divisor: bool, ci_below: bool = False
+) -> Table:
     """The conventions, numbers at their natural width; ``notes_column=False`` leaves notes to the footer."""
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     t.add_column("convention", style="bold", no_wrap=True)
@@ -88,6 +90,10 @@ def _conventions_table(report: Report, precision: int, notes_column: bool, stack
         t.add_column("divisor", no_wrap=True)
     t.add_column("n", justify="right", no_wrap=True)
     t.add_column("value", justify="right", no_wrap=True)
+    cis = _ci_column(report, precision)
+    ci_beside = bool(cis) and not ci_below
+    if ci_beside:
+        t.add_column(cis[0], justify="left", no_wrap=True)
     if notes_column:
         t.add_column("notes", min_width=20)
     for c, value, note in _convention_rows(report, precision):
@@ -95,9 +101,38 @@ def _conventions_table(report: Report, precision: int, notes_column: bool, stack
             value = value.replace(" … ", " …\n")
         row = [c.name + (" *" if c.name == report.primary else "")]
         row += [escape(c.divisor) if c.divisor else "vector"] if divisor else []  # sum(w[y]): not markup
-        row += [_n_human(c.n), value] + ([note] if notes_column else [])
+        ci = cis[1].get(c.name, "") if cis else ""
+        if ci_below and ci:
+            value += "\n" + ci.replace(", ", ",\n ")
+        row += [_n_human(c.n), value] + ([ci] if ci_beside else []) + ([note] if notes_column else [])
         t.add_row(*row)
     return t
+
+
+def ci_text(ci, precision: int = 6) -> str:
+    """An interval beside its value: ``± 0.0004`` when symmetric (t, delta), else ``[low, high]``."""
+    if ci is None or not (math.isfinite(ci.low) and math.isfinite(ci.high)):
+        return "" if ci is None else "undefined"
+    if ci.method in ("t", "delta"):
+        return f"± {fmt((ci.high - ci.low) / 2, min(precision, 3))}"
+    digits = min(precision, 6)  # an interval's ends carry no more information than this
+    return f"[{fmt(ci.low, digits)}, {fmt(ci.high, digits)}]"
+
+
+def _ci_column(report: Report, precision: int) -> tuple[str, dict[str, str]] | None:
+    """The interval column's heading (``95% CI``) and each convention's interval text; None without --ci."""
+    shown = {c.name: c.ci for c in report.conventions if c.ci is not None}
+    if not shown:
+        return None
+    level = next(iter(shown.values())).level
+    heading = f"{round(level * 100, 9):g}% CI" + (
+        " (t)" if all(ci.method != "bootstrap" for ci in shown.values()) else ""
+    )
+    return heading, {name: ci_text(ci, precision) for name, ci in shown.items()}
+
+
+def _ci_dict(ci) -> dict:
+    return {"low": _json_number(ci.low), "high": _json_number(ci.high), "level": ci.level, "method": ci.method}
 
 
 def _convention_rows(report: Report, precision: int) -> list:
@@ -160,12 +195,16 @@ def table(report: Report, precision: int = 6, extras: tuple = ()) -> Group:
     shape = f"{plural(n, 'sample')} × {plural(k, 'output')} · {report.dtype} input, float64 sums"
     parts: list = [Wrapped(headline(report, precision), rest="    ", style="bold"), Text(shape, style="dim")]
     has_notes = any(note for _, _, note in _convention_rows(report, precision))
-    variants = [(True, False, True)] if has_notes else []
+    has_ci = any(c.ci is not None for c in report.conventions)
+    variants = [(True, False, True)] if has_notes and not has_ci else []  # intervals leave notes to the footer
     variants += [(False, False, True), (False, True, True), (False, True, False)]
+    if has_ci:  # too narrow for the interval column: under each value
+        variants += [(False, True, True, True), (False, True, False, True)]
     layouts = [_conventions_table(report, precision, *v) for v in variants]
     if has_notes:
         below = _convention_notes(report, precision)
-        layouts[1:] = [Group(t, below) for t in layouts[1:]]
+        first = 0 if has_ci else 1  # the first layout has the notes beside the numbers
+        layouts[first:] = [Group(t, below) for t in layouts[first:]]
     parts += [Text(""), FirstFit(*layouts)]
     if report.frameworks:
         parts += [Text(""), _frameworks(report, precision)]
@@ -227,6 +266,8 @@ def to_dict(report: Report, full: Collection[str] = ()) -> dict:
             item = {"name": c.name, "divisor": c.divisor, "n": n, "value": _json_number(c.value)}
         if c.note:
             item["note"] = c.note
+        if c.ci is not None:
+            item["ci"] = _ci_dict(c.ci)
         conventions.append(item)
     frameworks = []
     for r in report.frameworks:
@@ -297,7 +338,19 @@ def _rows(report: Report, precision: int | None, full: Collection[str] = ()) -> 
             rows.append(["convention", c.name, c.divisor or "", _fmt_n(c.n), num(c.value), "", "", ""])
     for r in report.frameworks:
         rows.append(["framework", r.framework, "", "", num(r.value), r.convention or "", r.call, ""])
-    return rows
+    return _with_ci_columns(report, rows, num)
+
+
+def _with_ci_columns(report: Report, rows: list[list[str]], num) -> list[list[str]]:
+    """``ci_low``/``ci_high`` columns on every row when the report has intervals (--ci)."""
+    if not any(c.ci is not None for c in report.conventions):
+        return rows
+    cis = {c.name: c.ci for c in report.conventions if c.ci is not None}
+    out = [rows[0] + ["ci_low", "ci_high"]]
+    for row in rows[1:]:
+        ci = cis.get(row[1]) if row[0] == "convention" else None
+        out.append(row + ([num(ci.low), num(ci.high)] if ci is not None else ["", ""]))
+    return out
 
 
 def to_delimited(report: Report, delimiter: str, precision: int | None = None, full: Collection[str] = ()) -> str:
@@ -412,6 +465,8 @@ def extra_rows(report: Report, worst: list[tuple[int, float]] | None, precision:
 
     rows = [["worst", str(row), "", "", num(value), "", "", ""] for row, value in worst or []]
     rows.append(["signature", report.signature, "", "", "", "", "", ""])
+    if any(c.ci is not None for c in report.conventions):
+        rows = [row + ["", ""] for row in rows]
     return rows
 
 

@@ -126,6 +126,10 @@ def explanation(loss) -> Group:
         parts += [Text(""), _frameworks(loss)]
     if loss.options:
         parts += [Text(""), _options(loss)]
+    from .intervals import EXPLAIN  # the statistics of --ci and --batch-size
+
+    for heading, bullets in EXPLAIN:
+        parts += [Text(""), Wrapped(heading, style="bold"), *(Wrapped(b, "  • ", "    ") for b in bullets)]
     if loss.pitfalls:
         parts += [Text(""), Text("Pitfalls:", style="bold")]
         parts += [Wrapped(p, "  • ", "    ") for p in loss.pitfalls]

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._version import __version__
 from .conventions import BY_NAME, applicable
 from .params import Params
+
+if TYPE_CHECKING:
+    from .stats import Interval
+
+#: the training-loop conventions that ``--batch-size`` adds (not in the signature's ``conv:`` part:
+#: the ``batch:`` part records them)
+LOOP_CONVENTIONS = ("mean_of_batch_means", "batch_weighted_mean")
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class ConventionResult:
     short: str = ""
     #: a vector convention's fixed-size summary, when one was asked for (``compute(summarize=True)``)
     summary: VectorSummary | None = None
+    #: the confidence interval (``--ci``): a :class:`lossctl.stats.Interval` with low, high, level, method
+    ci: Interval | None = None
 
     @property
     def vector(self) -> bool:
@@ -130,6 +140,8 @@ class Report:
     dropped: int = 0
     #: files read per side (predictions, labels[, weights]) when one is a glob or @list: signature ``files:11+3``
     files: tuple[int, ...] = ()
+    #: signature parts of the statistics (``--ci``, ``--batch-size``), e.g. ``("ci:bs1000", "seed:12345")``
+    stats: tuple[str, ...] = ()
     version: str = __version__
 
     def convention(self, name: str) -> ConventionResult:
@@ -161,6 +173,7 @@ class Signature:
     options: tuple[tuple[str, str], ...] = ()
     dropped: int = 0
     files: tuple[int, ...] = ()
+    stats: tuple[str, ...] = ()
     version: str = __version__
 
     @classmethod
@@ -168,7 +181,7 @@ class Signature:
         from .losses import get_loss
 
         loss = get_loss(report.loss)
-        shown = [c.name for c in report.conventions]
+        shown = [c.name for c in report.conventions if c.name not in LOOP_CONVENTIONS]
         every = [
             c.name
             for c in applicable(loss.kind, loss.squared, report.weighted, report.params.class_weights is not None)
@@ -183,6 +196,7 @@ class Signature:
             options=tuple((o.name, o.signature_value(report.params)) for o in loss.options if o.signed(report.params)),
             dropped=report.dropped,
             files=report.files,
+            stats=report.stats,
             version=report.version,
         )
 
@@ -205,5 +219,6 @@ class Signature:
             parts.append(f"dropped:{self.dropped}")
         if any(n > 1 for n in self.files):
             parts.append("files:" + "+".join(map(str, self.files)))
+        parts.extend(self.stats)
         parts.append(f"version:{self.version}")
         return "|".join(parts)

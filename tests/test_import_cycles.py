@@ -22,6 +22,7 @@ KNOWN: set[frozenset[str]] = {
     frozenset({"lossctl.cli", "lossctl.cli.loss"}),
     frozenset({"lossctl.cli", "lossctl.cli.info"}),
     frozenset({"lossctl.cli", "lossctl.cli.check"}),
+    frozenset({"lossctl.cli", "lossctl.cli.compare"}),
 }
 
 

@@ -141,3 +141,11 @@ def test_convention_replicates_recompute_each_convention_on_the_same_resamples()
     assert ci.low < terms.mean() < ci.high
     with pytest.raises(UsageError, match="w·l and w"):
         convention_replicates(bs, "weighted_mean", 500, 4)
+
+
+def test_fast_counts_equal_the_table_for_every_16_bit_value():
+    """The compare-and-add counts (used per sub-block) are the lookup table's, for all 65,536 inputs, in any order."""
+    u = np.random.default_rng(0).permutation(np.arange(65536, dtype=np.uint16))
+    out = np.empty(u.size, dtype=np.float32)
+    bsm._counts(u, out, np.empty(u.size, dtype=np.uint8), np.empty(u.size, dtype=bool))
+    assert np.array_equal(out, bsm._TABLE[u].astype(np.float32))

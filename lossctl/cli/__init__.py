@@ -296,7 +296,7 @@ def default_format() -> str:
     return "table" if sys.stdout.isatty() else "tsv"
 
 
-from . import loss, info, check  # noqa: E402,F401,I001  (register the commands, in the order --help lists them)
+from . import loss, info, check, compare  # noqa: E402,F401,I001  (register the commands, in the order --help lists them)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from ..errors import UsageError
 from ..losses import LOSSES, Loss
 from ..params import Option, Params
 from . import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail, warn
+from .statistics import STATISTICS, blas_for, statistics_observers, statistics_parameters
 
 if TYPE_CHECKING:
     from ..gate import Bounds
@@ -41,6 +42,7 @@ def run_loss(
     worst: int | None = None,
     signature_only: bool = False,
     scheduler: str | None = None,
+    stats: dict | None = None,
 ) -> int:
     from ..api import evaluate
     from ..conventions import get_convention
@@ -67,6 +69,12 @@ def run_loss(
         per_sample_format(per_sample, (predictions, labels, weights))
     _known_conventions(loss, conventions or [], weights is not None)
     asked = [get_convention(c).name for c in conventions] if conventions else None
+    observers, attach = statistics_observers(stats or {})
+    if scheduler and observers:
+        raise UsageError(
+            "--ci and --batch-size run in one process for now: drop --scheduler to use them "
+            "(the cluster gives the same conventions without intervals)"
+        )
     if scheduler:  # the reduction on a Dask cluster (lossctl[dask]); the same Report
         from ..distributed import evaluate as evaluate_on_cluster
 
@@ -85,6 +93,7 @@ def run_loss(
     )
     borrowed = bool(keep or per_sample) and asked is not None and "per_sample" not in asked
     with contextlib.ExitStack() as files:
+        files.enter_context(blas_for(observers))
         sinks = [files.enter_context(per_sample_writer(per_sample))] if per_sample else []
         sinks += [stream] if stream else []
         report = evaluate(
@@ -101,7 +110,9 @@ def run_loss(
             keep_per_sample=keep,
             per_sample_sink=_fan_out(sinks),
             summarize=machine and asked is None,
+            observers=observers,
         )
+        report = attach(report)
         values, report = _per_sample_values(report, borrowed)
         if report.dropped and (per_sample or worst or stream):
             raise UsageError(  # inside the with: the --per-sample file is not written
@@ -436,9 +447,10 @@ def _make_command(loss: Loss):
             worst=kw["worst"],
             signature_only=kw["signature_only"],
             scheduler=kw["scheduler"],
+            stats={name: kw[name] for name in STATISTICS},
         )
 
-    parameters = [*_files_and_views(), *_columns_gates_and_outputs()]
+    parameters = [*_files_and_views(), *_columns_gates_and_outputs(), *statistics_parameters()]
     parameters.extend(_option_parameter(option) for option in loss.options)
     command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     command.__doc__ = _loss_help(loss)

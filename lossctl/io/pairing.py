@@ -305,3 +305,48 @@ def read_chunks(
 ) -> ChunkReader:
     """Aligned batches of ``predictions``, ``labels`` and ``weights``; see :class:`ChunkReader`."""
     return ChunkReader(predictions, labels, weights, **options)
+
+
+class AlignedReader(ChunkReader):
+    """Several prediction sources against one label source (``lossctl compare``), read in one pass.
+
+    Iterating yields, per block of rows, one :class:`~lossctl.chunk.Chunk` per prediction source,
+    all over the same rows (labels and weights read once). NaN is refused (``nan="error"``): rows
+    dropped from one model but not another would not be paired.
+    """
+
+    def __init__(self, predictions: list[Source], labels: Source, weights: Source | None = None, **options) -> None:
+        super().__init__(predictions[0], labels, weights, **options)
+        self.models = [ChunkReader(p, labels, weights, **options) for p in predictions]
+
+    def _read(self) -> Iterator[list[Chunk]]:
+        m = len(self.models)
+        sources = [*(r.predictions for r in self.models), self.labels] + ([self.weights] if self.weights else [])
+        streams = [prefetch(lambda s=s: rechunk(s.chunks(self.chunk_rows), self.chunk_rows)) for s in sources]
+        counts = [0] * len(streams)
+        start = 0
+        while True:
+            parts = [next(s, None) for s in streams]
+            if all(p is None for p in parts):
+                return
+            for i, part in enumerate(parts):
+                counts[i] += 0 if part is None else len(part)
+            if any(p is None for p in parts) or len({len(p) for p in parts}) != 1:
+                for i, stream in enumerate(streams):
+                    counts[i] += sum(len(c) for c in stream)
+                raise self._aligned_mismatch(counts, sources, m)
+            shared = parts[m:]
+            yield [model._chunk([parts[i], *shared], start) for i, model in enumerate(self.models)]
+            start += len(parts[0])
+
+    def _aligned_mismatch(self, counts: list[int], sources: list[Source], m: int) -> InputError:
+        labels = counts[m]
+        for count, source in zip(counts[:m], sources[:m], strict=True):
+            if count != labels:
+                return InputError(
+                    f"{source.name} has {count} rows but {self.labels.name} has {labels} (rows are samples)"
+                )
+        return InputError(
+            f"{self.weights.name} has {counts[m + 1]} weights but {self.labels.name} has {labels} rows; "
+            "give one weight per sample"
+        )
