@@ -241,7 +241,7 @@ def with_loop(report: Report, observer: LoopObserver, level: float | None = None
         note = _distance(value, primary, report.primary)
         if name == "batch_weighted_mean" and value is not None:
             note += _seen(result)
-        added.append(ConventionResult(name, divisor, float(count), value, meaning, users, note or None, short, ci))
+        added.append(ConventionResult(name, divisor, float(count), value, meaning, users, note or None, short, ci=ci))
     stats = (*report.stats, *observer.signature())
     return replace(report, conventions=(*report.conventions, *added), stats=stats)
 
