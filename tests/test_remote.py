@@ -341,6 +341,36 @@ def test_s3_cli_process(s3, cli):
     _one_error(missing, "s3://bucket/missing.npy does not exist")
 
 
+def test_s3_check_reads_objects_and_object_globs(aws, cli):
+    """``lossctl check`` takes URLs too: a glob over objects is one check per object, like a local glob."""
+    _, local = aws
+    result = cli(
+        "check",
+        "mse",
+        "s3://bucket/preds/part-1*.npy",
+        "s3://bucket/p.npy",
+        "--labels",
+        "s3://bucket/y.npy",
+        "-f",
+        "json",
+    )
+    rows = json.loads(result.stdout)["results"]
+    assert [r["file"] for r in rows] == [
+        "s3://bucket/preds/part-1.npy",
+        "s3://bucket/preds/part-10.npy",
+        "s3://bucket/preds/part-11.npy",
+        "s3://bucket/p.npy",
+    ]
+    # the part files have fewer rows than the labels: refused per check; the whole file passes with the local value
+    assert [r["status"] for r in rows] == ["error", "error", "error", "pass"], rows
+    assert rows[3]["value"] == _json(cli, "mse", local / "p.npy", local / "y.npy", "-c", "mean")["conventions"][0][1]
+    missing = cli("check", "mse", "s3://bucket/none-*.npy", "--labels", "s3://bucket/y.npy", "-f", "json")
+    assert (
+        json.loads(missing.stdout)["results"][0]["message"]
+        == "no files match s3://bucket/none-*.npy; check the pattern"
+    )
+
+
 _COUNTED = """
 import json, runpy, sys
 import s3fs.core
