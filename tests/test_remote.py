@@ -166,6 +166,21 @@ def test_memory_url_errors_name_the_url(mem):
         assert expected in str(e.value), (spec, str(e.value))
 
 
+def test_a_storage_failure_while_reading_is_one_error(mem, monkeypatch):
+    """A connection lost after the object was opened is an InputError naming the URL, not a raw OSError."""
+    from fsspec.implementations.memory import MemoryFile
+
+    url = mem("p.npy", _npy(P))
+    src = open_source(url)
+
+    def reset(self, buffer):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+    monkeypatch.setattr(MemoryFile, "readinto", reset)
+    with pytest.raises(InputError, match=r"^memory://.*/p\.npy cannot be read: the storage endpoint cannot be reached"):
+        list(src.chunks(7))
+
+
 # --------------------------------------------------------------------------- a real S3-compatible server
 
 

@@ -13,7 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-HEAVY = ("pandas", "pyarrow", "torch", "keras", "sklearn", "scipy", "tensorflow", "jax", "h5py", "safetensors")
+HEAVY = (
+    *("pandas", "pyarrow", "torch", "keras", "sklearn", "scipy", "tensorflow", "jax", "h5py", "safetensors"),
+    *("fsspec", "s3fs", "botocore", "aiobotocore", "aiohttp"),  # remote inputs only
+)
 
 PROBE = """
 import json, runpy, sys
