@@ -77,6 +77,15 @@ def _jsonl(a: np.ndarray) -> bytes:
     return "".join(json.dumps({"a": float(r[0]), "b": float(r[1]), "c": float(r[2])}) + "\n" for r in a).encode()
 
 
+def _h5(**arrays: np.ndarray) -> bytes:
+    h5py = pytest.importorskip("h5py")
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        for k, v in arrays.items():
+            f.create_dataset(k, data=v, chunks=(16, v.shape[1]))
+    return buf.getvalue()
+
+
 # --------------------------------------------------------------------------- memory:// (in-process)
 
 
@@ -107,7 +116,7 @@ def test_is_url_and_display():
 
 @pytest.mark.parametrize(
     "fmt",
-    ["npy", "npz", "csv", "csv.gz", "tsv", "parquet", "safetensors", "feather", "jsonl", "npy-fortran"],
+    ["npy", "npz", "csv", "csv.gz", "tsv", "parquet", "safetensors", "feather", "jsonl", "h5", "npy-fortran"],
 )
 def test_memory_url_reads_the_local_numbers(mem, fmt):
     data = {
@@ -121,9 +130,10 @@ def test_memory_url_reads_the_local_numbers(mem, fmt):
         "safetensors": lambda: _safetensors(y_pred=P, y_true=Y),
         "feather": lambda: _feather(P),
         "jsonl": lambda: _jsonl(P),
+        "h5": lambda: _h5(y_pred=P, y_true=Y),
     }[fmt]()
     ext = fmt.split("-")[0]
-    url = mem(f"p.{ext}", data) + (":y_pred" if ext in ("npz", "safetensors") else "")
+    url = mem(f"p.{ext}", data) + (":y_pred" if ext in ("npz", "safetensors", "h5") else "")
     src = open_source(url)
     assert src.name == url
     if ext == "parquet":  # the id column is left behind by column selection
@@ -142,6 +152,8 @@ def test_memory_glob_is_natural_order_and_list_files_take_urls(mem, tmp_path):
     assert src.files == 5
     np.testing.assert_array_equal(np.concatenate(list(src.chunks(16))), P)
     assert src.row(61) == f"{src.name} row 62 ({urls[3]} row 1)"  # part-11 starts at row 61
+    np.save(tmp_path / "p.npy", P)
+    np.testing.assert_array_equal(read_array(f"file://{tmp_path}/p.npy"), P)  # file:// is a local path, no fsspec
     listing = tmp_path / "list.txt"
     listing.write_text("\n".join(reversed(urls)) + "\n")
     np.testing.assert_array_equal(read_array(f"@{listing}"), P)
