@@ -193,6 +193,33 @@ def test_a_storage_failure_while_reading_is_one_error(mem, monkeypatch):
         list(src.chunks(7))
 
 
+def test_storage_exceptions_become_messages_that_say_what_to_do():
+    """Each kind of storage failure gets its own fix; an exception that is not the storage's is left alone."""
+    botocore = pytest.importorskip("botocore.exceptions")
+    from lossctl.io.remote import failure
+
+    url = "s3://bucket/p.npy"
+    denied = botocore.ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+    cases = [
+        (denied, "permission denied (AccessDenied); check that the credentials"),
+        (PermissionError("Forbidden"), "permission denied"),
+        (
+            botocore.NoCredentialsError(),
+            "no credentials were found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE",
+        ),
+        (botocore.EndpointConnectionError(endpoint_url="http://x"), "the storage endpoint"),
+        (FileNotFoundError(url), "s3://bucket/p.npy does not exist; check the URL"),
+        (botocore.ClientError({"Error": {"Code": "NoSuchBucket"}}, "HeadObject"), "bucket bucket does not exist"),
+        (OSError("Service Unavailable"), "cannot be read (OSError: Service Unavailable)"),
+    ]
+    for exc, expected in cases:
+        error = failure(exc, url, url)
+        assert error is not None and expected in str(error), (exc, error)
+        assert "\n" not in str(error)
+    assert failure(ValueError("a bug"), url, url) is None  # not hidden behind a storage message
+    assert failure(InputError("already one line"), url, url) is None
+
+
 # --------------------------------------------------------------------------- a real S3-compatible server
 
 
