@@ -60,19 +60,14 @@ def open_file(spec: str) -> Source:
 
 def _open_url(url: str, key: str | None) -> Source:
     """Open an fsspec URL (``s3://bucket/p.npy``): read in ranges through fsspec, storage errors as one line."""
-    from .remote import display, failure, guarded, locate
+    from .remote import display, guarded, locate, storage_errors
 
     name = display(url)
     try:
-        remote = locate(url)
-        return guarded(_dispatch(remote, key, name, regular=True), url)
+        with storage_errors(url, name):
+            return guarded(_dispatch(locate(url), key, name, regular=True), url)
     except MemoryError:
         raise out_of_memory(name) from None
-    except Exception as e:
-        error = failure(e, url, name)
-        if error is None:
-            raise
-        raise error from None
 
 
 def _file_kind(path: str, name: str) -> int:

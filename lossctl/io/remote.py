@@ -22,6 +22,7 @@ import io
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO
 
 import numpy as np
@@ -110,12 +111,8 @@ class Remote(str):
 
     def open(self) -> IO[bytes]:
         """A binary file object that reads byte ranges as they are needed."""
-        try:
+        with storage_errors(self, self.shown):
             return self.fs.open(self.path, "rb", block_size=READ_BLOCK_BYTES)  # type: ignore[attr-defined]
-        except LossctlError:
-            raise
-        except Exception as e:
-            raise failure(e, self, self.shown) or e from None
 
 
 def open_rb(path: str) -> IO[bytes]:
@@ -167,12 +164,8 @@ def locate(url: str) -> Remote:
     """Find the object ``url`` names: its filesystem, path and size (one metadata request)."""
     shown = display(url)
     fs, path = _filesystem(url, shown)
-    try:
+    with storage_errors(url, shown):
         info = fs.info(path)
-    except LossctlError:
-        raise
-    except Exception as e:
-        raise failure(e, url, shown) or e from None
     if info.get("type") == "directory":
         raise InputError(f"{shown} is a folder (prefix), not an object; give one file, or a glob such as {shown}/*.npy")
     size = info.get("size")
@@ -183,12 +176,8 @@ def glob(pattern: str) -> list[str]:
     """The URLs of the objects a URL glob (``s3://bucket/preds/part-*.npy``) matches (unsorted)."""
     shown = display(pattern)
     fs, path = _filesystem(pattern, shown)
-    try:
+    with storage_errors(pattern, shown):
         found = fs.glob(path, detail=True)
-    except LossctlError:
-        raise
-    except Exception as e:
-        raise failure(e, pattern, shown) or e from None
     return [fs.unstrip_protocol(p) for p, info in found.items() if info.get("type") != "directory"]
 
 
@@ -238,14 +227,21 @@ def failure(e: BaseException, url: str, shown: str) -> InputError | None:
     return InputError(f"{shown} cannot be read ({kind}: {shown_name(text)}); check the URL and the storage")
 
 
-def _translated(chunks: Iterator[np.ndarray], url: str, shown: str) -> Iterator[np.ndarray]:
+@contextmanager
+def storage_errors(url: str, shown: str) -> Iterator[None]:
+    """Turn the storage's exceptions (see :func:`failure`) raised inside the block into one :class:`InputError`."""
     try:
-        yield from chunks
+        yield
     except Exception as e:
         error = failure(e, url, shown)
         if error is None:
             raise
         raise error from None
+
+
+def _translated(chunks: Iterator[np.ndarray], url: str, shown: str) -> Iterator[np.ndarray]:
+    with storage_errors(url, shown):
+        yield from chunks
 
 
 def guarded(src: Source, url: str) -> Source:
@@ -258,4 +254,17 @@ def guarded(src: Source, url: str) -> Source:
     return src
 
 
-__all__ = ["Remote", "display", "failure", "glob", "guarded", "is_url", "locate", "open_rb", "size_of"]
+__all__ = [
+    "Remote",
+    "display",
+    "failure",
+    "file_or_path",
+    "glob",
+    "guarded",
+    "is_url",
+    "locate",
+    "open_rb",
+    "size_of",
+    "storage_errors",
+    "url_path",
+]
