@@ -211,6 +211,8 @@ def test_storage_exceptions_become_messages_that_say_what_to_do():
         (FileNotFoundError(url), "s3://bucket/p.npy does not exist; check the URL"),
         (botocore.ClientError({"Error": {"Code": "NoSuchBucket"}}, "HeadObject"), "bucket bucket does not exist"),
         (OSError("Service Unavailable"), "cannot be read (OSError: Service Unavailable)"),
+        # fsspec's message for an https server that ignores Range headers
+        (ValueError("The HTTP server doesn't appear to support range requests."), "without HTTP range requests"),
     ]
     for exc, expected in cases:
         error = failure(exc, url, url)
@@ -393,6 +395,27 @@ def test_s3_cli_process(s3, cli):
     assert _numbers(got.stdout) == _json(cli, "mse", local / "p.npy", local / "y.npy")
     missing = _lossctl(["mse", "s3://bucket/missing.npy", "s3://bucket/y.npy"], _env(endpoint))
     _one_error(missing, "s3://bucket/missing.npy does not exist")
+
+
+def test_https_presigned_url(s3, cli):
+    """A presigned URL over HTTP (fsspec's HTTP support): ranged reads, its extension before the query, no secret shown."""
+    boto3 = pytest.importorskip("boto3")
+    pytest.importorskip("aiohttp")
+    endpoint, local = s3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        url = client.generate_presigned_url("get_object", Params={"Bucket": "bucket", "Key": "p.npy"}, ExpiresIn=600)
+    assert url.startswith("http://127.0.0.1:") and "?" in url
+    assert _json(cli, "mse", url, local / "y.npy") == _json(cli, "mse", local / "p.npy", local / "y.npy")
+    missing = cli("mse", url.replace("/p.npy?", "/gone.npy?"), local / "y.npy")
+    assert missing.exit_code == 2 and "Signature" not in missing.stderr and "/gone.npy?…" in missing.stderr
 
 
 def test_s3_check_reads_objects_and_object_globs(aws, cli):

@@ -196,9 +196,14 @@ def _is_storage(e: BaseException) -> bool:
 
 def failure(e: BaseException, url: str, shown: str) -> InputError | None:
     """The one-line error for a storage exception ``e`` while reading ``url``; None if ``e`` is not the storage's."""
+    proto = scheme(url)
+    if isinstance(e, ValueError) and "range requests" in str(e):  # fsspec's HTTP file on a server without ranges
+        return InputError(
+            f"{shown} is served without HTTP range requests, which lossctl needs to read it in parts; "
+            "download it first, or serve it from a server that supports ranges"
+        )
     if isinstance(e, LossctlError) or not _is_storage(e):
         return None
-    proto = scheme(url)
     kind, code, text = type(e).__name__, _code(e), str(e).splitlines()[0][:200] if str(e) else type(e).__name__
     if kind in ("NoCredentialsError", "PartialCredentialsError", "NoAuthTokenError") or "credentials" in text.lower():
         how = _CREDENTIALS.get(proto, "configure the credentials for this storage")
@@ -207,7 +212,8 @@ def failure(e: BaseException, url: str, shown: str) -> InputError | None:
         bucket = url.split("://", 1)[1].split("/", 1)[0]
         return InputError(f"{shown} cannot be read: bucket {shown_name(bucket)} does not exist; check the URL")
     if isinstance(e, FileNotFoundError) or code in ("NoSuchKey", "404", "NotFound"):
-        return InputError(f"{shown} does not exist; check the URL (list the bucket to see its objects)")
+        hint = " (list the bucket to see its objects)" if proto in ("s3", "s3a", "gs", "gcs") else ""
+        return InputError(f"{shown} does not exist; check the URL{hint}")
     if isinstance(e, PermissionError) or code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
         return InputError(
             f"{shown} cannot be read: permission denied ({code or text}); check that the credentials "
