@@ -34,6 +34,8 @@ from .errors import cell as shown_cell
 from .errors import name as shown_name
 from .gate import Bounds, scalar_convention
 from .io import Source, open_source
+from .io.remote import glob as remote_glob
+from .io.remote import is_url, url_path
 from .params import ALL_OPTIONS, Params
 
 #: what ``check`` picks up from a directory (lower-case name endings)
@@ -131,6 +133,13 @@ def expand(path: str, exclude: Iterable[str] = (), skipped: list[str] | None = N
         for gz in ("", ".gz")
     ) + (".h5", ".hdf5")
     exclude = [e for e in exclude if e]
+    if is_url(path):  # an object, or a glob over objects (s3://bucket/preds/*.npy): one check each
+        if not glob.has_magic(url_path(path)):
+            return [path]
+        try:
+            return sorted(remote_glob(path)) or f"no files match {path}; check the pattern"
+        except InputError as e:
+            return str(e)
     if os.path.isdir(path):
         found = []
         for p in sorted(os.path.normpath(os.path.join(path, n)) for n in os.listdir(path)):

@@ -14,18 +14,21 @@ import numpy as np
 import pytest
 
 HEAVY = (
-    "pandas",
-    "pyarrow",
-    "torch",
-    "keras",
-    "sklearn",
-    "scipy",
-    "tensorflow",
-    "jax",
-    "h5py",
-    "safetensors",
-    "dask",
-    "distributed",
+    *(
+        "pandas",
+        "pyarrow",
+        "torch",
+        "keras",
+        "sklearn",
+        "scipy",
+        "tensorflow",
+        "jax",
+        "h5py",
+        "safetensors",
+        "dask",
+        "distributed",
+    ),
+    *("fsspec", "s3fs", "botocore", "aiobotocore", "aiohttp"),  # remote inputs only
 )
 
 PROBE = """

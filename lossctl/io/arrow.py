@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..errors import InputError
+from .remote import Remote, open_rb
 from .source import Source
 
 _FILE_MAGIC = b"ARROW1"
@@ -22,12 +23,19 @@ _FEATHER_V1 = b"FEA1"
 _FIX = "write it again with pyarrow.feather.write_feather or DataFrame.to_feather"
 
 
+def _mapped(pa, path: str):
+    """A local file memory-mapped; a URL as a file read in ranges through fsspec."""
+    if isinstance(path, Remote):
+        return pa.PythonFile(path.open(), mode="r")
+    return pa.memory_map(path)
+
+
 def _open(path: str, name: str):
     """(reader, is_file) for the IPC file or stream at ``path``."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
-    with open(path, "rb") as f:
+    with open_rb(path) as f:
         head = f.read(8)
     if not head:
         raise InputError(f"{name} is an empty file (0 bytes); {_FIX}")
@@ -35,8 +43,8 @@ def _open(path: str, name: str):
         raise InputError(f"{name} is a Feather version 1 file, which cannot be read by batches; {_FIX} (version 2)")
     try:
         if head.startswith(_FILE_MAGIC):
-            return ipc.open_file(pa.memory_map(path)), True
-        return ipc.open_stream(pa.memory_map(path)), False
+            return ipc.open_file(_mapped(pa, path)), True
+        return ipc.open_stream(_mapped(pa, path)), False
     except (pa.ArrowException, OSError, ValueError) as e:
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise InputError(f"{name} is a truncated or corrupt Arrow IPC file ({detail}); {_FIX}") from None

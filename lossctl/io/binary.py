@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import InputError, cell, listing
 from ..errors import name as shown_name
+from .remote import file_or_path, open_rb, size_of
 from .source import MAX_ROW_BYTES, Source, rows_per_chunk
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -55,7 +56,7 @@ def _pickle_refusal(name: str) -> InputError:
 
 
 def _head(path: str) -> bytes:
-    with open(path, "rb") as f:
+    with open_rb(path) as f:
         return f.read(_SNIFF_BYTES)
 
 
@@ -275,9 +276,9 @@ def _fortran_blocks(
 def npy_source(path: str, name: str) -> Source:
     """A ``.npy`` file, read in blocks of rows straight from disk."""
     try:
-        with open(path, "rb") as f:
+        with open_rb(path) as f:
             header = read_npy_header(f, name, path)
-            available = os.fstat(f.fileno()).st_size - header.offset
+            available = size_of(f) - header.offset
     except OSError as e:
         raise InputError(f"{name} cannot be read ({e.strerror or e}); check the file") from None
     if available < header.nbytes:
@@ -286,7 +287,7 @@ def npy_source(path: str, name: str) -> Source:
     def row_range(start: int, stop: int, rows: int) -> Iterator[np.ndarray]:
         """The rows [start, stop), seeking straight to ``start`` (a worker's share of the file)."""
         start, stop = max(0, start), min(stop, header.rows)
-        with open(path, "rb") as f:
+        with open_rb(path) as f:
             if header.fortran and header.cols > 1:
                 yield from _fortran_blocks(f, header, header.offset, rows, name, start, stop)
             else:
@@ -305,7 +306,7 @@ def _npz_error(name: str, e: BaseException) -> InputError:
 
 def _open_zip(path: str, name: str) -> zipfile.ZipFile:
     try:
-        return zipfile.ZipFile(path)
+        return zipfile.ZipFile(file_or_path(path))
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as e:
         raise _wrong_content(path, name, ".npz", str(e)) from None
     except OSError as e:
@@ -383,7 +384,7 @@ def parquet_source(path: str, name: str) -> Source:
     import pyarrow.parquet as pq
 
     try:
-        with pq.ParquetFile(path) as pf:
+        with pq.ParquetFile(file_or_path(path)) as pf:
             schema = pf.schema_arrow
             num_rows = pf.metadata.num_rows
     except (pa.ArrowException, OSError, ValueError) as e:
@@ -424,7 +425,7 @@ def _parquet_columns(path: str, name: str, fields: list, num_rows: int | None = 
     def chunks(rows: int) -> Iterator[np.ndarray]:
         check()
         try:
-            with pq.ParquetFile(path) as pf:
+            with pq.ParquetFile(file_or_path(path)) as pf:
                 for batch in pf.iter_batches(batch_size=rows, columns=list(names), use_pandas_metadata=False):
                     out = np.empty((batch.num_rows, len(names)))
                     for j, column in enumerate(batch.columns):

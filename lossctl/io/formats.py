@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Callable
 
 from ..errors import InputError
+from .remote import file_or_path, open_rb, size_of, url_path
 from .source import Source
 
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib")
@@ -30,7 +31,7 @@ def pickle_refusal(name: str, what: str) -> InputError:
 def _zip_pickle(path: str) -> bool:
     """Whether the zip archive at ``path`` holds a pickle (``torch.save`` writes ``archive/data.pkl``)."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(file_or_path(path)) as zf:
             return any(n.endswith((".pkl", ".pickle")) for n in zf.namelist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
         return False
@@ -46,13 +47,13 @@ def _is_pickle(head: bytes, size: int) -> bool:
 
 def refuse_pickle(path: str, name: str) -> None:
     """Raise if ``path`` is a pickle: by extension (``.pt .pth .ckpt .pkl .joblib``) or by its first bytes."""
-    suffix = os.path.splitext(path)[1].lower()
+    suffix = os.path.splitext(url_path(path))[1].lower()
     if suffix in PICKLE_SUFFIXES:
         raise pickle_refusal(name, f"is a pickle-based file ({suffix}: torch.save, pickle or joblib)")
     try:
-        with open(path, "rb") as f:
+        with open_rb(path) as f:
             head = f.read(9)
-            size = os.fstat(f.fileno()).st_size
+            size = size_of(f)
     except OSError as e:
         raise InputError(f"{name} cannot be read ({e.strerror or e}); check the file") from None
     if _is_pickle(head, size):

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .binary import _check_dtype, _check_shape
+from .remote import file_or_path, open_rb
 from .source import Source
 
 _LISTED = 10
@@ -41,9 +42,9 @@ def _listed(names: list[str]) -> str:
 
 def _open(h5py, path: str, name: str):
     try:
-        return h5py.File(path, "r")
+        return h5py.File(file_or_path(path), "r")
     except OSError as e:
-        with open(path, "rb") as raw:
+        with open_rb(path) as raw:
             empty = not raw.read(1)
         if empty:
             raise InputError(f"{name} is an empty file (0 bytes); {_FIX}") from None
@@ -83,7 +84,7 @@ def hdf5_source(path: str, key: str | None, name: str) -> Source:
 
     def chunks(rows: int) -> Iterator[np.ndarray]:
         try:
-            with h5py.File(path, "r") as f:
+            with h5py.File(file_or_path(path), "r") as f:
                 ds = f[key]
                 for start in range(0, n, rows):
                     block = ds[start : start + rows] if ds.ndim else ds[()]

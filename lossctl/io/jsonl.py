@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from .remote import open_rb
 from .source import Source
 
 _NUMBER = (int, float, bool)
@@ -49,7 +50,7 @@ def _parse(raw: bytes, line: int, name: str):
 def _lines(path: str, name: str) -> Iterator[tuple[int, object]]:
     """(1-based line number, parsed value) for every non-blank line."""
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed by the with below, also when the consumer stops early
+        f = open_rb(path)  # noqa: SIM115 - closed by the with below, also when the consumer stops early
     except OSError as e:
         raise InputError(f"{name} cannot be opened ({e.strerror}); check its permissions") from None
     with f:

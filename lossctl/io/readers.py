@@ -46,9 +46,26 @@ def open_source(spec: str, *, stdin: io.TextIOBase | None = None) -> Source:
 def open_file(spec: str) -> Source:
     """Open one file: ``path`` or ``path.EXT:key``, by its extension (pickles are refused by content too)."""
     path, key = split_key(spec)
+    from .remote import is_url, local_path
+
+    if is_url(path) and local_path(path) is None:
+        return _open_url(path, key)
+    path = local_path(path) or path
     name = shown_name(os.path.basename(path) if os.path.dirname(path) == "" else path)
     try:
         return _open_path(path, key, name)
+    except MemoryError:
+        raise out_of_memory(name) from None
+
+
+def _open_url(url: str, key: str | None) -> Source:
+    """Open an fsspec URL (``s3://bucket/p.npy``): read in ranges through fsspec, storage errors as one line."""
+    from .remote import display, guarded, locate, storage_errors
+
+    name = display(url)
+    try:
+        with storage_errors(url, name):
+            return guarded(_dispatch(locate(url), key, name, regular=True), url)
     except MemoryError:
         raise out_of_memory(name) from None
 
@@ -85,9 +102,9 @@ def _open_path(path: str, key: str | None, name: str) -> Source:
             open(path, "rb").close()
         except OSError as e:
             raise InputError(f"{name} exists but cannot be read ({e.strerror or e}); check its permissions") from None
-    from .binary import OPENERS, open_binary  # .npy/.npz/.parquet
+    from .binary import OPENERS  # .npy/.npz/.parquet
     from .formats import OPENERS as FORMAT_OPENERS  # .safetensors, .arrow, .jsonl, .h5; pickles
-    from .formats import PICKLE_SUFFIXES, open_format, refuse_pickle
+    from .formats import PICKLE_SUFFIXES
 
     suffix = os.path.splitext(path)[1].lower()
     if suffix in (*OPENERS, *FORMAT_OPENERS, *PICKLE_SUFFIXES) and not regular:
@@ -96,18 +113,29 @@ def _open_path(path: str, key: str | None, name: str) -> Source:
             f"{name} is {_kind_of(mode)}, not a regular file; binary inputs are read from regular files: "
             "copy the data to a file first (pipes work for CSV text)"
         )
+    return _dispatch(path, key, name, regular=regular)
+
+
+def _dispatch(path: str, key: str | None, name: str, *, regular: bool) -> Source:
+    """Open ``path`` (a local path, or a :class:`~lossctl.io.remote.Remote` URL) by its extension."""
+    from .binary import OPENERS
+    from .formats import OPENERS as FORMAT_OPENERS  # .safetensors, .arrow, .jsonl, .h5; pickles
+    from .formats import refuse_pickle
+    from .remote import url_path
+
+    plain = url_path(path)  # a URL's query string is not part of its name
+    suffix = os.path.splitext(plain)[1].lower()
     if regular:
         refuse_pickle(path, name)
-    other = open_format(path, key, name)
-    if other is not None:
-        return other
+    if suffix in FORMAT_OPENERS:
+        return FORMAT_OPENERS[suffix](path, key, name)
     if suffix in OPENERS:
-        return open_binary(path, key, name)  # type: ignore[return-value]
+        return OPENERS[suffix](path, key, name)
     from .text import is_text, text_source  # .csv/.tsv/.txt, optionally .gz
 
-    if is_text(path):
+    if is_text(plain):
         return text_source(path, name, regular=regular)
-    ext = os.path.splitext(path)[1]
+    ext = os.path.splitext(plain)[1]
     what = f"an unknown file type ({shown_name(ext)})" if ext else "no file extension"
     raise InputError(
         f"{name} has {what}; name it .csv, .tsv or .txt (optionally .gz), .npy, .npz, .parquet, "

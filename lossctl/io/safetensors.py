@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterator
 
 import numpy as np
 
 from ..errors import InputError
 from .binary import _check_shape, _read_exact
+from .remote import open_rb, size_of
 from .source import Source
 
 #: safetensors dtype -> numpy dtype (little-endian); BF16 is read as uint16 and widened
@@ -52,8 +52,8 @@ def _names(tensors: dict) -> str:
 def read_header(path: str, name: str) -> tuple[dict, int, int]:
     """The tensors of the header, the offset of the data, and the file's size; refuses what does not parse."""
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        with open_rb(path) as f:
+            size = size_of(f)
             prefix = f.read(8)
             if len(prefix) < 8:
                 what = "an empty file (0 bytes)" if not prefix else f"only {len(prefix)} bytes long"
@@ -130,7 +130,7 @@ def safetensors_source(path: str, key: str | None, name: str) -> Source:
     def row_range(first: int, stop: int, rows: int) -> Iterator[np.ndarray]:
         """The rows [first, stop), seeking straight to ``first`` (a worker's share of the tensor)."""
         first, stop = max(0, first), min(stop, n)
-        with open(path, "rb") as f:
+        with open_rb(path) as f:
             f.seek(data_start + begin + first * row_bytes)
             for start in range(first, stop, rows):
                 m = min(rows, stop - start)

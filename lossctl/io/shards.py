@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from ..errors import InputError
+from .remote import is_url, url_path
 from .source import Source, split_key
 
 _GLOB_CHARS = frozenset("*?[")
@@ -53,6 +54,8 @@ def is_shards(spec: str) -> bool:
     if spec.startswith("@"):
         return True
     path = split_key(spec)[0]
+    if is_url(path):  # a glob over objects: * and [...] in the path (? starts an https query string)
+        return bool(_GLOB_CHARS & set(url_path(path)))
     return bool(_GLOB_CHARS & set(path)) and not os.path.exists(path)
 
 
@@ -63,7 +66,12 @@ def natural_key(path: str) -> list:
 
 def _glob(pattern: str, shown: str) -> list[str]:
     path, key = split_key(pattern)
-    found = [p for p in glob.glob(path, recursive=True) if not os.path.isdir(p)]
+    if is_url(path):
+        from .remote import glob as remote_glob
+
+        found = remote_glob(path)
+    else:
+        found = [p for p in glob.glob(path, recursive=True) if not os.path.isdir(p)]
     if not found:
         raise InputError(
             f"no file matches {shown}; check the pattern (quote it, e.g. 'preds/part-*.npy', "
@@ -92,7 +100,7 @@ def _listed(spec: str) -> list[str]:
         entry = line.strip()
         if not entry or entry.startswith("#"):
             continue
-        entry = entry if os.path.isabs(entry) else os.path.join(base, entry)
+        entry = entry if os.path.isabs(entry) or is_url(entry) else os.path.join(base, entry)
         paths.extend(_glob(entry, entry) if is_shards(entry) else [entry])
     if not paths:
         raise InputError(f"list file {listing} lists no files; write one path per line (# starts a comment)")
@@ -105,7 +113,8 @@ def expand(spec: str) -> list[str]:
     paths.sort(key=natural_key)
     seen: set[str] = set()
     for p in paths:
-        real = os.path.realpath(split_key(p)[0]) + ":" + str(split_key(p)[1])
+        path = split_key(p)[0]
+        real = (path if is_url(path) else os.path.realpath(path)) + ":" + str(split_key(p)[1])
         if real in seen:
             raise InputError(f"{spec} names {p} twice; each file's rows would be counted twice: list it once")
         seen.add(real)

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import InputError, column, listing
 from .grammar import Format, arrow_block, check_bytes, is_number, numpy_block, tokens
+from .remote import open_rb
 from .source import Source
 
 #: inputs larger than this (decompressed) stream through pyarrow in blocks
@@ -80,7 +81,7 @@ def is_text(path: str) -> bool:
 
 def _file_pieces(path: str, name: str) -> Iterator[bytes]:
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below, also when the consumer stops early
+        f = open_rb(path)  # noqa: SIM115 - closed below, also when the consumer stops early
     except OSError as e:
         raise InputError(f"{name} cannot be opened ({e.strerror}); check its permissions") from None
     with f:
