@@ -344,7 +344,7 @@ def _numbers(out: str) -> dict:
     d = json.loads(out)
     return {
         "shape": d["shape"],
-        "conventions": [(c["name"], c["value"]) for c in d["conventions"]],
+        "conventions": [(c["name"], c.get("value", c.get("summary"))) for c in d["conventions"]],
         "frameworks": [(f["framework"], f["value"]) for f in d["frameworks"]],
     }
 

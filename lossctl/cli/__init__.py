@@ -305,9 +305,12 @@ def main() -> None:
     if sys.stdout is None:  # started with stdout closed (>&-)
         error("standard output is closed; redirect it to a file or to /dev/null instead of closing it")
         sys.exit(EXIT_INPUT)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's: never a source path on the user's stderr
-        import numpy as np
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy's: never a source path on the user's stderr
+            import numpy as np
 
-        with np.errstate(all="ignore"):
-            app()
+            with np.errstate(all="ignore"):
+                app()
+    except KeyboardInterrupt:  # a signal outside the commands (importing numpy, Typer's set-up): quietly 128 + n
+        _interrupted()
