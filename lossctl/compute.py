@@ -19,24 +19,29 @@ computed when a shown convention needs them (``-c mean`` needs neither).
 from __future__ import annotations
 
 import contextlib
-import math
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 
 from .chunk import Chunk
-from .conventions import BY_NAME, Totals, applicable, get_convention
-from .emulate import ColumnMean32, as_file_dtype
-from .errors import InputError, UsageError
-from .frameworks import OWN, Framework, as_float32
+from .conventions import Totals, get_convention
+from .errors import InputError
+from .framework_sums import _column_sums, _framework_result, _FrameworkSums, _per_sample
+from .frameworks import Framework
 from .losses import DomainError, Loss, get_loss
 from .merging import MERGE as _MERGE
 from .merging import in_row_order as _in_row_order
 from .merging import positions as _positions
 from .params import Params
-from .report import ConventionResult, FrameworkResult, Report, Signature, VectorSummary, median_of, summarize_vector
+from .report import ConventionResult, FrameworkResult, Report, Signature
+from .rows import _convention_results, _select, _summarized
+from .sums import Extremes as _Extremes
+from .sums import ScaledSum as _ScaledSum
+from .sums import Sum as _Sum
+from .sums import VectorSum as _VectorSum
+from .sums import weight_scale as _weight_scale
 
 __all__ = [
     "ConventionResult",
@@ -51,285 +56,6 @@ __all__ = [
 
 #: called with each chunk's first row (0-based) and its per-sample values, in row order, as they are computed
 PerSampleSink = Callable[[int, np.ndarray], None]
-
-
-class _Sum:
-    """A float64 running sum with Neumaier compensation: constant memory, float64 accuracy.
-
-    Each chunk adds one (pairwise-summed) partial; the compensation ``c`` keeps
-    what each addition rounds away, so millions of chunks still sum to within a
-    few ulps of the exact total.
-    """
-
-    def __init__(self) -> None:
-        self.s = 0.0
-        self.c = 0.0
-
-    def add(self, x: float) -> None:
-        x = float(x)
-        t = self.s + x
-        self.c += (self.s - t) + x if abs(self.s) >= abs(x) else (x - t) + self.s
-        self.s = t
-
-    def merge(self, other: _Sum) -> None:
-        """Add another running sum (rows disjoint from this one's): its sum, compensated, then its compensation."""
-        self.add(other.s)
-        self.c += other.c
-
-    @property
-    def value(self) -> float:
-        return self.s + self.c if math.isfinite(self.s) else self.s
-
-
-class _VectorSum:
-    """:class:`_Sum` for a vector of K running sums (the per-output column sums)."""
-
-    def __init__(self) -> None:
-        self.s: np.ndarray | None = None
-        self.c: np.ndarray | None = None
-
-    def add(self, x: np.ndarray) -> None:
-        if self.s is None:
-            self.s, self.c = x.astype(np.float64, copy=True), np.zeros(x.shape)
-            return
-        t = self.s + x
-        self.c += np.where(np.abs(self.s) >= np.abs(x), (self.s - t) + x, (x - t) + self.s)
-        self.s = t
-
-    def merge(self, other: _VectorSum) -> None:
-        if other.s is None or other.c is None:
-            return
-        if self.s is None or self.c is None:
-            self.s, self.c = other.s.copy(), other.c.copy()
-            return
-        with np.errstate(all="ignore"):
-            self.add(other.s)
-            self.c += other.c
-
-    @property
-    def value(self) -> np.ndarray | None:
-        if self.s is None or self.c is None:
-            return None
-        with np.errstate(all="ignore"):
-            return np.where(np.isfinite(self.s), self.s + self.c, self.s)
-
-
-class _ScaledSum:
-    """A running sum of ``w``-weighted values whose weights may be as large as 1e308 or as small as 5e-324.
-
-    Each chunk's weights are scaled by a power of two (exact) so that the largest is in [0.5, 1):
-    the chunk's sums neither overflow nor underflow, and the running sum is kept at the largest
-    exponent seen. :meth:`ratio` of two such sums is scale-free (Σw·l / Σw with weights of 1e308
-    equals the unit-weight value); :attr:`value` is the true sum, which may itself overflow.
-    """
-
-    def __init__(self) -> None:
-        self.sum = _Sum()
-        self.exponent: int | None = None
-
-    def add(self, scaled: float, exponent: int) -> None:
-        if self.exponent is None:
-            self.exponent = exponent
-        elif exponent > self.exponent:  # rescale what was summed so far: exact powers of two
-            shift = self.exponent - exponent
-            self.sum.s, self.sum.c = math.ldexp(self.sum.s, shift), math.ldexp(self.sum.c, shift)
-            self.exponent = exponent
-        self.sum.add(math.ldexp(float(scaled), exponent - self.exponent))
-
-    def merge(self, other: _ScaledSum) -> None:
-        """Add another state's scaled sum (rows disjoint from this one's), at the larger exponent."""
-        if other.exponent is None:
-            return
-        self.add(other.sum.s, other.exponent)
-        self.sum.c += math.ldexp(other.sum.c, other.exponent - self.exponent)
-
-    @property
-    def value(self) -> float:
-        try:
-            return math.ldexp(self.sum.value, self.exponent or 0)
-        except OverflowError:
-            return math.copysign(math.inf, self.sum.value)
-
-    def ratio(self, other: _ScaledSum) -> float | None:
-        """``self / other`` computed on the scaled sums (the same chunks were added to both)."""
-        denominator = other.sum.value
-        if not denominator:
-            return None
-        return math.ldexp(self.sum.value / denominator, (self.exponent or 0) - (other.exponent or 0))
-
-
-def _weight_scale(weights: np.ndarray) -> tuple[np.ndarray, int]:
-    """``weights`` scaled by an exact power of two so the largest lies in [0.5, 1), and that exponent."""
-    largest = float(np.max(weights)) if len(weights) else 0.0
-    if not largest:
-        return weights, 0
-    exponent = math.frexp(largest)[1]
-    return np.ldexp(weights, -exponent), exponent
-
-
-class _Extremes:
-    """Min, max (and the first row holding it) and the sum of the per-sample values, chunk by chunk.
-
-    NaN propagates as in numpy: once a NaN is seen, min and max are NaN and the max's row is the
-    first NaN's (``np.argmax`` ranks NaN highest, as ``--worst`` does).
-    """
-
-    def __init__(self) -> None:
-        self.min, self.max, self.argmax, self.sum = math.inf, -math.inf, None, _Sum()
-
-    def add(self, values: np.ndarray, start: int) -> None:
-        if not len(values):
-            return
-        i = int(np.argmax(values))
-        top, low = float(values[i]), float(np.min(values))
-        if self.argmax is None or (not math.isnan(self.max) and (math.isnan(top) or top > self.max)):
-            self.max, self.argmax = top, start + i
-        if not math.isnan(self.min) and (math.isnan(low) or low < self.min):
-            self.min = low
-        with np.errstate(all="ignore"):  # inf + -inf sum to NaN, the mean numpy gives, without a warning
-            self.sum.add(np.sum(values))
-
-    def merge(self, other: _Extremes) -> None:
-        """Another state's rows (disjoint from these): the max's row is the earlier one on a tie."""
-        if other.argmax is None:
-            return
-        if self.argmax is None:
-            self.min, self.max, self.argmax, self.sum = other.min, other.max, other.argmax, other.sum
-            return
-        nan_self, nan_other = math.isnan(self.max), math.isnan(other.max)
-        if (
-            (nan_other and not nan_self)
-            or (not nan_self and other.max > self.max)
-            or ((nan_other == nan_self and (nan_self or other.max == self.max)) and other.argmax < self.argmax)
-        ):
-            self.max, self.argmax = other.max, other.argmax
-        if not math.isnan(self.min) and (math.isnan(other.min) or other.min < self.min):
-            self.min = other.min
-        self.sum.merge(other.sum)
-
-    def summary(self, values: np.ndarray, count: int, rows_match: bool, overwrite: bool) -> VectorSummary:
-        """The per-sample summary; ``values`` (all of them) only for the median; rows from 1."""
-        median = math.nan if math.isnan(self.max) else median_of(values, overwrite=overwrite)
-        argmax = self.argmax + 1 if rows_match and self.argmax is not None else None
-        return VectorSummary(count, self.min, median, self.sum.value / count, self.max, argmax, "argmax_row")
-
-
-def _per_sample(loss: Loss, chunk: Chunk, params: Params) -> tuple[np.ndarray, np.ndarray | None]:
-    """The loss's own per-sample values ``l_i`` of a chunk, and its element terms (None for kind="sample")."""
-    terms = np.asarray(loss.terms(chunk, params), dtype=np.float64)
-    if loss.kind != "element":
-        return terms, None
-    rows = _row_sums(terms)
-    return (rows / terms.shape[1] if loss.inner == "mean" else rows), terms
-
-
-class _FrameworkSums:
-    """Per-chunk sums of every framework entry, each distinct computation done once per chunk.
-
-    Entries marked ``OWN`` are the loss's own per-sample values: exact-float64 ones need no
-    work at all (their sums are the convention totals); float32 ones share one evaluation of
-    the loss on the float32-rounded chunk, skipped when the input is exactly float32 anyway.
-
-    On a float32 file (``dtype="float32"``) PyTorch, scikit-learn and NumPy compute in float32
-    too (:mod:`lossctl.emulate`): their callable entries run on the float32 arrays; scikit-learn's
-    column-wise regression metrics accumulate in float32 exactly as ``np.average`` does; ``OWN``
-    entries of PyTorch and NumPy are the convention rounded to float32 (their sums are accurate
-    to about 1e-7). Each entry also keeps the float64 sum of its terms, its value without the
-    float32 accumulation, to say which convention it computes.
-    """
-
-    def __init__(self, loss: Loss, frameworks: list[Framework], float32_exact: bool, dtype: str) -> None:
-        self.loss, self.frameworks, self.dtype, self.float32_exact = loss, frameworks, dtype, float32_exact
-        file32 = dtype == "float32"
-        self.keys: list[Hashable | None] = []
-        self.columns: list[ColumnMean32 | None] = []
-        for fw in frameworks:
-            f32 = fw.float32 and not float32_exact  # rounding float32 values to float32 changes nothing
-            column = file32 and not fw.float32 and fw.reduce == "columns"
-            self.columns.append(ColumnMean32() if column else None)
-            if column:
-                self.keys.append(("columns", id(fw.per_sample)))
-            elif fw.per_sample == OWN:
-                self.keys.append(("own", True) if f32 else None)
-            else:
-                self.keys.append((id(fw.per_sample), f32, file32 and not fw.float32))
-        self.sums = [_Sum() for _ in frameworks]
-
-    def add(self, chunk: Chunk, params: Params) -> None:
-        shared: dict[Hashable, float] = {}
-        file_chunk: list[Chunk] = []  # the chunk in the file's dtype, made once when needed
-
-        def in_file_dtype() -> Chunk:
-            if not file_chunk:
-                file_chunk.append(as_file_dtype(chunk))
-            return file_chunk[0]
-
-        for fw, key, acc, column in zip(self.frameworks, self.keys, self.sums, self.columns, strict=True):
-            if key is None:
-                continue
-            if column is not None:
-                self._add_columns(fw, column, acc, in_file_dtype(), params)
-                continue
-            if key not in shared:
-                if key[0] == "own":
-                    cast = as_float32(chunk)
-                    l_i, _ = _per_sample(self.loss, cast, params)
-                    weights = cast.weights
-                    shared[key] = np.sum(l_i if weights is None else l_i * weights)
-                else:
-                    source = in_file_dtype() if key[2] else chunk
-                    shared[key] = np.sum(replace(fw, float32=key[1]).contributions(source, params))
-            acc.add(shared[key])
-
-    def merge(self, other: _FrameworkSums) -> None:
-        """Add the sums of another state's rows (the same loss, entries, dtype and float32 shortcut)."""
-        for mine, theirs in zip(self.sums, other.sums, strict=True):
-            mine.merge(theirs)
-        for mine, theirs in zip(self.columns, other.columns, strict=True):
-            if mine is not None and theirs is not None:
-                mine.merge(theirs)
-
-    def __getstate__(self) -> dict:
-        """Picklable: the loss by name and the entries by position (their functions may be lambdas)."""
-        return {"loss": self.loss.name, "entries": _positions(self.loss, self.frameworks), "dtype": self.dtype,
-                "float32_exact": self.float32_exact, "sums": self.sums, "columns": self.columns}  # fmt: skip
-
-    def __setstate__(self, state: dict) -> None:
-        loss = get_loss(state["loss"])
-        self.__init__(loss, [loss.frameworks[i] for i in state["entries"]], state["float32_exact"], state["dtype"])
-        self.sums, self.columns = state["sums"], state["columns"]
-
-    def _add_columns(self, fw: Framework, column: ColumnMean32, acc: _Sum, chunk: Chunk, params: Params) -> None:
-        """scikit-learn's float32 column means; ``acc`` keeps the float64 sum of the same terms."""
-        own = fw.per_sample == OWN
-        with np.errstate(all="ignore"):
-            terms = self.loss.terms(chunk, params) if own else fw.per_sample(chunk, params)
-            fresh = isinstance(terms, np.ndarray) and terms.base is None and terms.dtype == np.float32
-            terms = terms if fresh else np.array(terms, dtype=np.float32)  # ColumnMean32 writes into it
-            if not own:  # an OWN entry's float64 sum is the convention total
-                rows = np.mean(terms, axis=1, dtype=np.float64)
-                acc.add(np.sum(rows if chunk.weights is None else rows * chunk.weights))
-            column.add(terms, chunk.weights)
-
-    def values(
-        self, own_total: float, denominators: dict[str, float], divisor: Callable[[Framework], str], weighted: bool
-    ) -> list[tuple[float, float]]:
-        """Each entry's ``(value, value without float32 accumulation)``; ``own_total`` is Σ l_i (weighted Σ w_i·l_i);
-        ``divisor(fw)`` names the entry's key in ``denominators``."""
-        out = []
-        for fw, key, acc, column in zip(self.frameworks, self.keys, self.sums, self.columns, strict=True):
-            total = own_total if key is None or (column is not None and fw.per_sample == OWN) else acc.value
-            denominator = denominators[divisor(fw)]
-            exact = total / denominator if denominator else math.nan
-            value = exact
-            if column is not None:
-                value = column.value(weighted and fw.weighted_divisor == "sum(w)", fw.per_column)
-                if weighted and fw.weighted_divisor == "N":  # not a scikit-learn form; keep the float64 value
-                    value = exact
-            elif self.dtype == "float32" and not fw.float32 and math.isfinite(exact):
-                value = float(np.float32(exact))  # the framework returns a float32 scalar
-            out.append((value, exact))
-        return out
 
 
 def _onehot(indices: np.ndarray, k: int) -> np.ndarray:
@@ -362,15 +88,6 @@ class Observer(Protocol):
     """
 
     def observe(self, start: int, s: np.ndarray, l: np.ndarray, w: np.ndarray | None) -> None: ...  # noqa: E741
-
-
-def _row_sums(terms: np.ndarray) -> np.ndarray:
-    """Sum over outputs: a matrix-vector product, several times faster than ``sum(axis=1)`` for small K."""
-    return terms @ np.ones(terms.shape[1])
-
-
-def _column_sums(terms: np.ndarray) -> np.ndarray:
-    return np.ones(terms.shape[0]) @ terms
 
 
 class _Pass:
@@ -737,100 +454,3 @@ def finish(acc: _Pass, *, dtype: str = "float64", dropped: int = 0, notes: Seque
         notes=(*notes, *acc.warned),
         dropped=dropped,
     )
-
-
-def _convention_results(
-    loss: Loss, totals: Totals, weighted: bool, undefined: str | None, class_weighted: bool = False
-) -> list[ConventionResult]:
-    """Every applicable convention's value; a non-finite scalar becomes None with the ``undefined`` note."""
-    results = []
-    for conv in applicable(loss.kind, loss.squared, weighted, class_weighted):
-        value = conv.value(totals)
-        if value is not None and loss.finish is not None:
-            with np.errstate(invalid="ignore"):
-                value = loss.finish(value) if conv.vector else float(loss.finish(value))
-        note = None
-        if value is not None and not conv.vector and not math.isfinite(value):
-            value, note = None, undefined
-            if conv.weighted and undefined is None:
-                note = (
-                    "undefined: the weighted sum overflows float64 with these weights "
-                    "(weighted_mean is scale-free; divide the weights by a constant)"
-                )
-        elif conv.vector and undefined:
-            note = undefined
-        results.append(
-            ConventionResult(
-                conv.name, conv.divisor, _finite(conv.n(totals)), value, conv.meaning, conv.users, note, conv.short
-            )
-        )
-    return results
-
-
-def _finite(n: float | None) -> float | None:
-    """A divisor n as shown: None when it is not a finite number (Σw of weights near 1e308)."""
-    return n if n is None or math.isfinite(n) else None
-
-
-def _summarized(
-    results: list[ConventionResult], acc: _Pass, per_sample: np.ndarray | None, rows_match: bool
-) -> list[ConventionResult]:
-    """Each vector convention with its summary; the per-sample median partitions the kept values
-    in place when the report does not show them."""
-    out = []
-    for c in results:
-        if c.name == "per_sample" and acc.extremes is not None:
-            c = replace(c, summary=acc.extremes.summary(per_sample, acc.n_rows, rows_match, not acc.need_vector))
-        elif c.name == "per_output" and isinstance(c.value, np.ndarray):
-            c = replace(c, summary=summarize_vector(c.value, first=0, argmax_key="argmax_column"))
-        out.append(c)
-    return out
-
-
-def _select(loss: Loss, by_name: dict[str, ConventionResult], selected: list[str]) -> list[ConventionResult]:
-    unknown = [s for s in selected if s not in by_name]
-    if unknown:
-        raise UsageError(
-            f"convention {unknown[0]!r} does not apply to {loss.name}"
-            f"{' without --weights' if BY_NAME[unknown[0]].weighted else ''}; "
-            f"it has: {', '.join(by_name)}"
-        )
-    return [by_name[s] for s in selected]
-
-
-def _relative(value: float, target: float) -> str:
-    """How far ``value`` is from ``target``, relative, to one digit: ``5e-4``."""
-    return f"{abs(value - target) / (abs(target) or 1.0):.0e}".replace("e-0", "e-").replace("e+0", "e+")
-
-
-def _framework_result(
-    fw: Framework,
-    value: float,
-    exact: float,
-    params: Params,
-    weighted: bool,
-    conventions: dict[str, ConventionResult],
-    dtype: str = "float64",
-) -> FrameworkResult:
-    """The entry's row: ``value`` as the framework returns it; ``exact``, the same without float32 accumulation,
-    decides which convention it computes (to the entry's tolerance on ``dtype``)."""
-    declared = fw.declared(weighted, params)
-    convention, note = declared, fw.note or None
-    target = conventions.get(declared) if declared else None
-    rtol, atol = fw.tolerance(dtype)
-    if not math.isfinite(value):
-        convention, note = (
-            None,
-            fw.nonfinite_note or ("no finite value on these inputs" + (f"; {note}" if note else "")),
-        )
-    elif target is None or target.value is None or not math.isclose(exact, target.value, rel_tol=rtol, abs_tol=atol):
-        convention = None
-        if declared and not note:
-            note = f"differs from {declared}"
-    elif fw.float32:
-        note = "computed in float32" + (f"; {note}" if note else "")
-    elif dtype == "float32" and value != target.value:
-        what = "float32 accumulation" if fw.reduce == "columns" else "float32 arithmetic"
-        off = f"{what}: differs from {declared} by {_relative(value, target.value)} relative"
-        note = off + (f"; {note}" if note else "")
-    return FrameworkResult(fw.framework, fw.api, fw.render_call(params, weighted), value, convention, note)

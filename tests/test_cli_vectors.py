@@ -106,9 +106,9 @@ def test_no_summary_for_a_convention_not_shown(monkeypatch):
     def boom(*args):
         raise AssertionError("a summary was computed for a convention that is not shown")
 
-    module = importlib.import_module("lossctl.compute")  # lossctl.compute is also the function
-    monkeypatch.setattr(module._Extremes, "add", boom)
-    monkeypatch.setattr(module, "summarize_vector", boom)
+    monkeypatch.setattr(importlib.import_module("lossctl.sums").Extremes, "add", boom)
+    monkeypatch.setattr(importlib.import_module("lossctl.rows"), "summarize_vector", boom)
+
     chunks = [Chunk(np.ones((4, 2)), np.zeros((4, 2)), None, 0)]
     report = compute(get_loss("mse"), chunks, conventions=["mean"], summarize=True, keep_per_sample=False)
     assert [c.name for c in report.conventions] == ["mean"]

@@ -6,7 +6,7 @@ notes together; :mod:`._numerics` holds the numerics they share and
 registers them all.
 """
 
-from . import squared, absolute, robust, counts, similarity, cross_entropy, divergence, margin  # noqa: F401,I001
+from . import squared, absolute, robust, counts, similarity, cross_entropy, binary_cross_entropy, divergence, margin  # noqa: F401,I001,E501
 from ..chunk import Chunk
 from ..params import Option, Params
 from ._registry import LOSSES, DomainError, Loss, check_domain, get_loss, register
