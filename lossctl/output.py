@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO
@@ -109,7 +108,7 @@ def atomic_open(path: str, mode: str = "w", **kwargs) -> Iterator[IO]:
     """
     folder = os.path.dirname(os.path.abspath(path))
     # the name is registered before the file exists: a signal at any moment after this line finds it
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.urandom(6).hex()}.tmp")
     _TEMPORARY.add(tmp)
     try:
         try:

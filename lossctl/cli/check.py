@@ -14,7 +14,7 @@ from rich.console import Console
 
 from ..errors import UsageError
 from ..params import ALL_OPTIONS
-from . import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format
+from .app import EXIT_INPUT, EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format
 
 CHECK_FORMATS = ("table", "json", "jsonl", "csv", "tsv")
 #: show a progress bar (on a terminal) from this many files on

@@ -11,7 +11,7 @@ import typer
 
 from ..errors import UsageError
 from ..params import Params
-from . import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail
+from .app import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail
 
 
 def compare_command(

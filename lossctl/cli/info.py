@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..losses import get_loss
-from . import _stdout, app
+from .app import _stdout, app
 
 
 @app.command("list")

@@ -16,7 +16,7 @@ import typer
 from ..errors import UsageError
 from ..losses import LOSSES, Loss
 from ..params import Option, Params
-from . import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail, warn
+from .app import EXIT_OK, EXIT_THRESHOLD, _stdout, app, default_format, fail, warn
 from .statistics import STATISTICS, blas_for, statistics_observers, statistics_parameters
 
 if TYPE_CHECKING:
