@@ -193,6 +193,18 @@ def _onehot_domain(
     return _class_scores(rng, shape, p), np.eye(k)[rng.integers(0, k, size=n)]
 
 
+#: the classic mistake, shown for cce and sparse-cce on probabilities: probabilities taken as scores
+_MISTAKE_ROW = Framework(
+    "pytorch",
+    "torch.nn.CrossEntropyLoss() on p (mistake)",
+    "torch.nn.functional.cross_entropy(torch.tensor(y_pred), torch.tensor(y_true))",
+    _torch_ce_mistake,
+    None,
+    note=_MISTAKE,
+    when=_plain_probs,
+)
+
+
 @register(
     "cce",
     domain=_onehot_domain,
@@ -236,15 +248,7 @@ def _onehot_domain(
             nonfinite_note="no epsilon: a zero probability is log 0 = -inf, so inf (positive label) or nan (label 0)",
             when=_plain_probs,
         ),
-        Framework(
-            "pytorch",
-            "torch.nn.CrossEntropyLoss() on p (mistake)",
-            "torch.nn.functional.cross_entropy(torch.tensor(y_pred), torch.tensor(y_true))",
-            _torch_ce_mistake,
-            None,
-            note=_MISTAKE,
-            when=_plain_probs,
-        ),
+        _MISTAKE_ROW,
         Framework(
             "keras",
             "keras.losses.CategoricalCrossentropy()",
@@ -361,15 +365,7 @@ def _index_domain(
             class_divisor=True,
             when=lambda p, k: _probs(p, k) and not p.label_smoothing,
         ),
-        Framework(
-            "pytorch",
-            "torch.nn.CrossEntropyLoss() on p (mistake)",
-            "torch.nn.functional.cross_entropy(torch.tensor(y_pred), torch.tensor(y_true))",
-            _torch_ce_mistake,
-            None,
-            note=_MISTAKE,
-            when=_plain_probs,
-        ),
+        _MISTAKE_ROW,
         Framework(
             "keras",
             "keras.losses.SparseCategoricalCrossentropy()",
