@@ -182,7 +182,7 @@ class _Pass:
         loss, params = self.loss, self.params
         self.n_outputs = n_outputs = chunk.y_pred.shape[1]
         self.check(chunk)  # before ignored rows leave, so that row numbers are the file's
-        chunk, rows = self.keep(chunk)
+        chunk, kept = self.keep(chunk)
         if not len(chunk.y_pred):
             return
         if self.class_weights is not None:
@@ -211,7 +211,7 @@ class _Pass:
             l_bad = l_i if l_i is not None else _per_sample(loss, chunk, params)[0]
             bad = np.flatnonzero(~np.isfinite(l_bad))
             first = int(bad[0]) if len(bad) else 0
-            self.first_bad = chunk.start + (first if rows is None else int(rows[first]))
+            self.first_bad = chunk.start + (first if kept is None else int(kept[first]))
         if self.need_rows:
             self.rows(chunk.start, l_i)
         self.n_rows += len(chunk.y_pred)
